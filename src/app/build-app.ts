@@ -1,0 +1,47 @@
+/**
+ * The app factory: `buildApp(config, deps)` returns an unstarted Fastify instance.
+ * `conveyor serve` and the tests both call it; nothing here listens or reads process.env.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../db/client.ts';
+import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
+import { itemsRoutes } from '../modules/items/routes.ts';
+import { registerMiddleware } from './middleware.ts';
+import { genReqId } from './middleware/request-id.ts';
+import { registerOpenApi } from './openapi.ts';
+
+export interface AppDeps {
+  readonly database: Database;
+  readonly logger: Logger;
+  /** Dependencies /readyz checks besides the database (the task broker). */
+  readonly readiness?: readonly ReadinessProbe[];
+}
+
+export type App = FastifyInstance;
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // The access-log middleware writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId,
+    requestIdHeader: false,
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: any other body is answered 415 by the error handler.
+  app.removeContentTypeParser(['text/plain']);
+
+  registerMiddleware(app, config, deps);
+  await registerOpenApi(app);
+
+  await app.register(healthRoutes, { database: deps.database, probes: deps.readiness ?? [] });
+  await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database });
+  return app;
+}

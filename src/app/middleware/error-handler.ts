@@ -1,0 +1,81 @@
+/**
+ * Middleware 4 (the outermost): every failure becomes the contract's error body.
+ * 5xx details (stack, SQL) are logged, and shown only when DEBUG is on.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isUnavailableError } from '../../db/client.ts';
+import { AppError, errorCatalogue, type ErrorBody, type ErrorCode } from '../errors.ts';
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+function validationDetails(err: FastifyError): { field: string; message: string }[] {
+  const where = err.validationContext ?? 'body';
+  return (err.validation as ValidationIssue[] | undefined ?? []).map((v) => {
+    const missing = v.params?.missingProperty ?? v.params?.additionalProperty;
+    const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const field = [where, path, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.');
+    let message = v.message ?? 'is invalid';
+    if (v.params?.additionalProperty) message = 'is not an accepted field';
+    if (Array.isArray(v.params?.allowedValues)) message += `: ${(v.params.allowedValues as unknown[]).join(', ')}`;
+    return { field, message };
+  });
+}
+
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_NOT_FOUND: 'not_found',
+};
+
+/** Classify any thrown value into an AppError. Exported for the task API and tests. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as Partial<FastifyError> & Error;
+  if (fe.validation) return new AppError('invalid_request', 'Request validation failed', { details: validationDetails(fe as FastifyError) });
+  const mapped = fe.code ? fastifyCodes[fe.code] : undefined;
+  if (mapped) return new AppError(mapped, mapped === 'invalid_request' ? fe.message : undefined);
+  if (isUnavailableError(err)) return new AppError('unavailable', 'The database cannot be reached right now', { cause: err });
+  const status = fe.statusCode ?? 500;
+  if (status === 429) return new AppError('rate_limited', undefined, { cause: err });
+  if (status === 413) return new AppError('payload_too_large');
+  if (status === 415) return new AppError('unsupported_media_type');
+  if (status === 404) return new AppError('not_found');
+  if (status >= 400 && status < 500) return new AppError('invalid_request', fe.message);
+  return new AppError('internal', undefined, { cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, appErr: AppError, debug: boolean) {
+  const cause = appErr.cause;
+  let details = appErr.details;
+  if (appErr.status >= 500 && debug && cause instanceof Error) {
+    details = { name: cause.name, message: cause.message, stack: cause.stack, ...('query' in cause ? { query: cause.query } : {}) };
+  }
+  const body: ErrorBody = {
+    error: { code: appErr.code, message: appErr.message, ...(details === undefined ? {} : { details }) },
+    request_id: request.id,
+  };
+  const retryAfter = (cause as { headers?: Record<string, string> } | undefined)?.headers?.['retry-after'];
+  if (retryAfter) reply.header('retry-after', retryAfter);
+  return reply.code(appErr.status).headers(appErr.headers).type('application/json; charset=utf-8').send(body);
+}
+
+export function errorHandler(app: FastifyInstance, opts: { debug: boolean }): void {
+  app.setErrorHandler((err, request, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) request.log.error({ err }, appErr.code);
+    else if (appErr.code === 'unavailable') request.log.warn({ err: (err as Error).message }, 'dependency unavailable');
+    return sendError(request, reply, appErr, opts.debug);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`), opts.debug),
+  );
+}
+
+export { errorCatalogue };

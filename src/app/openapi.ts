@@ -1,0 +1,28 @@
+/** OpenAPI 3 from the route schemas, with Swagger UI at /docs served from local assets only. */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import pkg from '../../package.json' with { type: 'json' };
+
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Conveyor API', version: pkg.version, description: pkg.description },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API token from `conveyor createtoken`' },
+          session: { type: 'apiKey', in: 'cookie', name: 'conveyor_session' },
+        },
+      },
+      tags: [
+        { name: 'items', description: 'The seed model, with every async ORM operation' },
+        { name: 'tasks', description: 'Background tasks with Celery states' },
+        { name: 'accounts', description: 'Login, logout, current user' },
+        { name: 'seed', description: 'The seed project\'s other async views' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+}

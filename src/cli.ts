@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/** `conveyor <verb>`: one module per verb in src/commands, loaded only when chosen. */
+import { Command } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
+import { ConfigError } from './config/index.ts';
+import { CommandError, type CommandDef } from './commands/command.ts';
+
+const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
+  serve: () => import('./commands/serve.ts'),
+  migrate: () => import('./commands/migrate.ts'),
+};
+
+function isUserError(err: unknown): err is Error {
+  return err instanceof CommandError || err instanceof ConfigError || (err instanceof Error && err.name === 'DataDirLockedError');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('conveyor').version(pkg.version).description(pkg.description).showHelpAfterError();
+  // Only the chosen verb's module is imported (a worker never loads the HTTP stack);
+  // `--help` without a verb loads them all to list them.
+  const chosen = argv[2];
+  const names = chosen && chosen in verbs ? [chosen] : Object.keys(verbs);
+  for (const name of names) {
+    const def = (await verbs[name]!()).default;
+    const cmd = def.configure(program.command(def.name).description(def.description));
+    cmd.action(async (...actionArgs: unknown[]) => {
+      const command = actionArgs.at(-1) as Command;
+      await def.run(command.args, command.opts());
+    });
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
+  if (isUserError(err)) {
+    process.stderr.write(`conveyor: ${err.message}\n`);
+  } else {
+    process.stderr.write(`conveyor: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+/**
+ * Settings: the only module that reads `process.env` (like Django's settings).
+ * Parsed once at start, validated against one schema, frozen and passed down.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Bool = (fallback: boolean, description: string) => Type.Boolean({ default: fallback, description });
+const Int = (fallback: number | undefined, min: number, description: string) =>
+  fallback === undefined
+    ? Type.Optional(Type.Integer({ minimum: min, description }))
+    : Type.Integer({ minimum: min, default: fallback, description });
+
+/** The environment, one entry per variable; defaults and meaning live here and in README's table. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Interface the HTTP server binds to' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'HTTP port' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL for the task broker; unset = PostgreSQL backend' })),
+  DATA_DIR: Type.String({ default: './.conveyor', description: 'Embedded database, lock file and generated secret' }),
+  SECRET_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Signs sessions and CSRF tokens; required in production' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DEBUG: Bool(false, 'Show stack traces and SQL in 500 responses'),
+  EXTERNAL_API_URL: Type.String({ default: 'https://jsonplaceholder.typicode.com/todos/1', description: 'Upstream of GET /api/external' }),
+  DATA_FILE: Type.String({ default: './data.json', description: 'File read by GET /api/file' }),
+  FETCH_TIMEOUT_MS: Int(10_000, 1, 'Outbound HTTP timeout (GET /api/external, fetch_data)'),
+  FETCH_MAX_BYTES: Int(5 * 1024 * 1024, 1, 'Largest outbound response body accepted'),
+  FETCH_ALLOW_PRIVATE: Bool(false, 'Allow outbound HTTP to loopback/private addresses (development only)'),
+  FETCH_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names always allowed, even if private' }),
+  WORKER_CONCURRENCY: Int(16, 1, 'Tasks a worker runs at once'),
+  TASK_QUEUE_LIMIT: Int(100_000, 1, 'Waiting tasks above which POST /api/tasks answers 429'),
+  TASK_RESULT_TTL: Int(7 * 24 * 3600, 0, 'Seconds a finished task and its result are kept'),
+  BODY_LIMIT: Int(1024 * 1024, 1, 'Largest JSON body in bytes'),
+  BULK_BODY_LIMIT: Int(16 * 1024 * 1024, 1, 'Largest body of POST /api/items/bulk'),
+  DB_POOL_SIZE: Int(20, 1, 'Connections per process in the PostgreSQL pool'),
+  DB_UNAVAILABLE_TIMEOUT_MS: Int(2_000, 1, 'How long a request waits for a database connection before 503'),
+  SHUTDOWN_GRACE_MS: Int(10_000, 0, 'How long shutdown waits for in-flight work'),
+  TRUST_PROXY: Bool(false, 'Trust X-Forwarded-* headers (behind a TLS proxy)'),
+});
+export type Env = Static<typeof EnvSchema>;
+
+export type RunMode = 'embedded' | 'postgres' | 'redis';
+
+export interface Config extends Readonly<Env> {
+  readonly mode: RunMode;
+  /** Absolute path of DATA_DIR. */
+  readonly dataDir: string;
+  readonly fetchAllowedHosts: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse an environment into a frozen Config, or throw a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Env> = {}): Config {
+  const known = Object.keys(EnvSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const key of known) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  Object.assign(raw, overrides);
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const errors = [...Value.Errors(EnvSchema, withDefaults)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '');
+      return `  ${name}=${JSON.stringify(raw[name] ?? '')}: ${e.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const parsed = withDefaults as Env;
+  if (parsed.NODE_ENV === 'production' && !parsed.SECRET_KEY) {
+    throw new ConfigError('SECRET_KEY is required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -hex 32`)');
+  }
+  const mode: RunMode = parsed.REDIS_URL ? 'redis' : parsed.DATABASE_URL ? 'postgres' : 'embedded';
+  if (parsed.REDIS_URL && !parsed.DATABASE_URL) {
+    throw new ConfigError('REDIS_URL needs DATABASE_URL too: the redis mode keeps data in PostgreSQL and tasks in Redis');
+  }
+  return Object.freeze({
+    ...parsed,
+    mode,
+    dataDir: path.resolve(parsed.DATA_DIR),
+    fetchAllowedHosts: Object.freeze(
+      parsed.FETCH_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    ),
+  });
+}
+
+/** Load `.env` from the working directory into process.env (variables already set win). */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}

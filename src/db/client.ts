@@ -1,0 +1,61 @@
+/** The connection pool and the Drizzle handle every component shares. */
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import * as schema from './schema.ts';
+
+export type Db = NodePgDatabase<typeof schema>;
+
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly db: Db;
+  /** True when talking to embedded PGlite through its socket (one statement at a time). */
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+// int8 (count(*), sum over ints) as JS numbers: every count here fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+// numeric (avg) as numbers: the API speaks JSON numbers.
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface DatabaseOptions {
+  url: string;
+  embedded: boolean;
+  poolSize: number;
+  /** How long to wait for a connection before failing (the request then answers 503). */
+  connectTimeoutMs: number;
+  logger?: Logger;
+  applicationName?: string;
+}
+
+export function createDatabase(opts: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: opts.applicationName ?? 'conveyor',
+  });
+  // An idle client losing its server must not crash the process; the next checkout reconnects.
+  pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection lost'));
+  const db = drizzle(pool, { schema });
+  let closed: Promise<void> | undefined;
+  return {
+    pool,
+    db,
+    embedded: opts.embedded,
+    close: () => (closed ??= pool.end()),
+  };
+}
+
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOENT', '57P01', '57P02', '57P03', '53300']);
+
+/** Whether an error means "the database cannot be reached right now" (→ 503), as opposed to a bad query. */
+export function isUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Too many connections/i.test(err.message);
+}

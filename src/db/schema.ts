@@ -1,0 +1,4 @@
+/** Every table of the application, for Drizzle's typed queries and for drizzle-kit. */
+export { app } from './pg-schema.ts';
+export * from '../modules/items/table.ts';
+export * from '../modules/accounts/table.ts';

@@ -1,0 +1,44 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { apiTokens, users, type UserRow } from './table.ts';
+
+export async function insertUser(db: Db, input: { username: string; passwordHash: string; isStaff: boolean }): Promise<UserRow> {
+  const [row] = await db.insert(users).values(input).returning();
+  return row!;
+}
+
+export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`).limit(1);
+  return row;
+}
+
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
+export async function insertToken(db: Db, input: { userId: number; name: string; tokenHash: string; prefix: string }) {
+  const [row] = await db.insert(apiTokens).values(input).returning({ id: apiTokens.id });
+  return row!;
+}
+
+/** The live token's user, touching last_used_at at most once a minute (keeps hot paths write-free). */
+export async function findUserByTokenHash(db: Db, tokenHash: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select({ user: users, tokenId: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
+    .limit(1);
+  if (!row) return undefined;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
+  }
+  return row.user;
+}
+
+export async function revokeToken(db: Db, prefixOrId: string | number): Promise<number> {
+  const where = typeof prefixOrId === 'number' ? eq(apiTokens.id, prefixOrId) : eq(apiTokens.prefix, prefixOrId);
+  const rows = await db.update(apiTokens).set({ revokedAt: new Date() }).where(and(where, isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
+  return rows.length;
+}

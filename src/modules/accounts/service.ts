@@ -1,0 +1,40 @@
+/** Users and API tokens: the logic behind the CLI verbs and the authentication middleware. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../../db/client.ts';
+import { hashPassword } from './passwords.ts';
+import * as repo from './repository.ts';
+import type { AuthenticatedUser } from './user.ts';
+import type { UserRow } from './table.ts';
+
+export const TOKEN_PREFIX = 'cvt_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function toAuthenticated(row: UserRow, via: AuthenticatedUser['via']): AuthenticatedUser {
+  return { id: row.id, username: row.username, isStaff: row.isStaff, via };
+}
+
+export async function createUser(db: Db, input: { username: string; password: string; isStaff?: boolean }): Promise<UserRow> {
+  if (!/^[\w.@+-]{1,150}$/.test(input.username)) {
+    throw new Error('username must be 1..150 characters of letters, digits and @.+-_');
+  }
+  if (input.password.length < 8) throw new Error('password must be at least 8 characters');
+  return repo.insertUser(db, { username: input.username, passwordHash: await hashPassword(input.password), isStaff: input.isStaff ?? false });
+}
+
+/** Create an API token for a user; the returned token is the only copy (only its hash is stored). */
+export async function createToken(db: Db, username: string, name = ''): Promise<{ token: string; id: number }> {
+  const user = await repo.findUserByUsername(db, username);
+  if (!user) throw new Error(`no user named ${JSON.stringify(username)}`);
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const { id } = await repo.insertToken(db, { userId: user.id, name, tokenHash: hashToken(token), prefix: token.slice(0, 12) });
+  return { token, id };
+}
+
+export async function authenticateToken(db: Db, token: string): Promise<AuthenticatedUser | null> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+  const row = await repo.findUserByTokenHash(db, hashToken(token));
+  return row ? toAuthenticated(row, 'token') : null;
+}

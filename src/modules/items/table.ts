@@ -1,0 +1,27 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, doublePrecision, index, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { app } from '../../db/pg-schema.ts';
+
+export const itemStatus = ['active', 'inactive'] as const;
+export type ItemStatus = (typeof itemStatus)[number];
+
+export const items = app.table(
+  'items',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    name: varchar('name', { length: 200 }).notNull().unique('items_name_key'),
+    description: text('description').notNull().default(''),
+    status: text('status', { enum: itemStatus }).notNull().default('active'),
+    score: doublePrecision('score').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('items_status_id_idx').on(t.status, t.id),
+    check('items_status_check', sql`${t.status} in ('active', 'inactive')`),
+    check('items_description_length', sql`char_length(${t.description}) <= 10000`),
+  ],
+);
+
+export type ItemRow = typeof items.$inferSelect;
+export type NewItemRow = typeof items.$inferInsert;

@@ -1,0 +1,77 @@
+/**
+ * `conveyor serve`: one process, or a primary with N HTTP processes sharing the port
+ * (node:cluster, like uvicorn --workers). In embedded mode the process (or the primary)
+ * owns the database; HTTP processes reach it through its socket.
+ */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { createLogger } from '../app/logger.ts';
+import type { ServeOptions } from '../commands/serve.ts';
+import { loadConfig, loadDotEnv, type Config } from '../config/index.ts';
+import { openData, type DataRuntime } from '../db/runtime.ts';
+import { handleSignals, type ShutdownStep } from '../lib/shutdown.ts';
+
+function configFor(opts: ServeOptions): Config {
+  loadDotEnv();
+  return loadConfig(process.env, {
+    ...(opts.host !== undefined ? { HOST: opts.host } : {}),
+    ...(opts.port !== undefined ? { PORT: opts.port } : {}),
+  });
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const config = configFor(opts);
+  const logger = createLogger(config, 'serve');
+  if (opts.workers > 1 && cluster.isPrimary) return runPrimary(config, opts, logger);
+  const ownsData = cluster.isPrimary; // a cluster child uses the primary's database
+  const data = await openData(config, {
+    command: 'serve',
+    requireOwnership: ownsData && config.mode === 'embedded',
+    logger,
+    ...(ownsData ? {} : { poolSize: Math.max(2, Math.ceil(config.DB_POOL_SIZE / opts.workers)) }),
+  });
+  const stop = await startHttp(config, data, logger, { runWorker: ownsData && opts.worker && config.mode === 'embedded' });
+  handleSignals(() => stop, { graceMs: config.SHUTDOWN_GRACE_MS, logger });
+}
+
+/** Build and start the HTTP server on an open data layer; returns the shutdown steps in order. */
+export async function startHttp(config: Config, data: DataRuntime, logger: Logger, _opts: { runWorker: boolean }): Promise<ShutdownStep[]> {
+  const { buildApp } = await import('../app/build-app.ts');
+  const app = await buildApp(config, { database: data.database, logger });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, pid: process.pid }, 'conveyor is serving');
+  return [
+    { name: 'http', run: () => app.close() },
+    { name: 'database', run: () => data.close() },
+  ];
+}
+
+async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): Promise<void> {
+  // The primary owns the embedded database (and runs migrations) before any child starts.
+  const data = config.mode === 'embedded' ? await openData(config, { command: 'serve', requireOwnership: true, logger, poolSize: 4 }) : undefined;
+  cluster.setupPrimary({ args: process.argv.slice(2) });
+  let stopping = false;
+  const fork = () => cluster.fork({ CONVEYOR_CLUSTER_CHILD: '1' });
+  for (let i = 0; i < opts.workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'HTTP process died; starting another');
+    fork();
+  });
+  logger.info({ workers: opts.workers, pid: process.pid }, 'primary started HTTP processes');
+  const stopChildren = () =>
+    new Promise<void>((resolve) => {
+      stopping = true;
+      const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+      if (alive.length === 0) return resolve();
+      let left = alive.length;
+      for (const w of alive) {
+        w!.once('exit', () => --left === 0 && resolve());
+        w!.process.kill('SIGTERM');
+      }
+    });
+  handleSignals(() => [{ name: 'http processes', run: stopChildren }, ...(data ? [{ name: 'database', run: () => data.close() }] : [])], {
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    logger,
+  });
+}
