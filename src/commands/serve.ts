@@ -1,13 +1,6 @@
 import { Option } from 'commander';
 import { defineCommand, intOption } from './command.ts';
 
-export interface ServeOptions {
-  host?: string;
-  port?: number;
-  workers: number;
-  worker: boolean;
-}
-
 export default defineCommand({
   name: 'serve',
   description: 'Serve the HTTP API and dashboard; in embedded mode also the database and a task worker',
@@ -19,6 +12,6 @@ export default defineCommand({
       .option('--no-worker', 'do not run a task worker inside this process'),
   async run(_args, opts) {
     const { serve } = await import('../server/serve.ts');
-    await serve(opts as unknown as ServeOptions);
+    await serve(opts as unknown as Parameters<typeof serve>[0]); // shaped and validated by configure()
   },
 });

@@ -6,10 +6,18 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { createLogger } from '../app/logger.ts';
-import type { ServeOptions } from '../commands/serve.ts';
 import { loadConfig, loadDotEnv, type Config } from '../config/index.ts';
 import { openData, type DataRuntime } from '../db/runtime.ts';
 import { handleSignals, type ShutdownStep } from '../lib/shutdown.ts';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  /** HTTP processes sharing the port. */
+  workers: number;
+  /** Run a task worker in this process (embedded mode). */
+  worker: boolean;
+}
 
 function configFor(opts: ServeOptions): Config {
   loadDotEnv();

@@ -32,7 +32,7 @@ export async function createServerDatabase(prefix = 'conveyor_test'): Promise<{ 
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL at ${serverUrl()} is not reachable (set TEST_DATABASE_URL): ${(err as Error).message}`);
+    throw new Error(`PostgreSQL at ${serverUrl()} is not reachable (set TEST_DATABASE_URL): ${(err as Error).message}`, { cause: err });
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
