@@ -1,0 +1,173 @@
+/**
+ * The outbound client refuses every spelling of a private address, re-checks redirects,
+ * caps size and time — each against real loopback HTTP servers.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeOutboundAgents, fetchJson, isBlockedAddress, UpstreamError, type OutboundPolicy } from '../../src/lib/http/index.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function listen(handler: Handler): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+const strict: OutboundPolicy = { allowPrivate: false, allowedHosts: [] };
+const open: OutboundPolicy = { allowPrivate: true, allowedHosts: [] };
+const opts = (policy: OutboundPolicy, extra: { timeoutMs?: number; maxBytes?: number } = {}) => ({
+  policy,
+  timeoutMs: extra.timeoutMs ?? 2_000,
+  maxBytes: extra.maxBytes ?? 64 * 1024,
+});
+
+async function failure(p: Promise<unknown>): Promise<UpstreamError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+let upstream: { server: Server; port: number };
+let hits = 0;
+beforeAll(async () => {
+  upstream = await listen((req, res) => {
+    hits++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/json') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    if (url.pathname === '/redirect') return res.writeHead(302, { location: url.searchParams.get('to') ?? '/json' }).end();
+    if (url.pathname === '/loop') return res.writeHead(302, { location: '/loop' }).end();
+    if (url.pathname === '/big') {
+      // No content-length: the cap must hold while streaming.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+      const chunk = `${'"x",'.repeat(1024)}`;
+      const timer = setInterval(() => res.write(chunk), 1);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (url.pathname === '/big-declared') return res.writeHead(200, { 'content-length': '1000000' }).end('x'.repeat(1_000_000));
+    if (url.pathname === '/slow') return void setTimeout(() => res.writeHead(200).end('{}'), 3_000).unref();
+    if (url.pathname === '/html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>');
+    if (url.pathname === '/500') return res.writeHead(500).end('{"error":1}');
+    res.writeHead(404).end();
+  });
+});
+afterAll(async () => {
+  await closeOutboundAgents();
+  upstream.server.closeAllConnections();
+  await new Promise((r) => upstream.server.close(r));
+});
+
+describe('address classification', () => {
+  it.each([
+    '127.0.0.1', '127.255.255.254', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
+    '100.64.0.1', '0.0.0.0', '0.1.2.3', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'fc00::1', 'fd12:3456::1',
+    '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::7f00:1', '2002:7f00:1::',
+    'ff02::1', '::127.0.0.1', 'fe80::1%eth0', 'not-an-ip',
+  ])('refuses %s', (ip) => {
+    expect(isBlockedAddress(ip)).toBe(true);
+  });
+
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('allows %s', (ip) => {
+    expect(isBlockedAddress(ip)).toBe(false);
+  });
+});
+
+describe('fetchJson refuses private destinations', () => {
+  const forms = (port: number) => [
+    `http://127.0.0.1:${port}/json`,
+    `http://localhost:${port}/json`,
+    `http://2130706433:${port}/json`,
+    `http://0x7f.1:${port}/json`,
+    `http://017700000001:${port}/json`,
+    `http://127.1:${port}/json`,
+    `http://0177.0.0.1:${port}/json`,
+    `http://[::1]:${port}/json`,
+    `http://[::ffff:127.0.0.1]:${port}/json`,
+    `http://[::ffff:7f00:1]:${port}/json`,
+    `http://0.0.0.0:${port}/json`,
+    `http://[::]:${port}/json`,
+    `http://169.254.169.254/latest/meta-data/`,
+    `http://10.0.0.1/`,
+    `http://192.168.0.1/`,
+    `http://172.16.0.1/`,
+    `http://100.64.0.1/`,
+    `http://[fd00::1]/`,
+    `http://[fe80::1]/`,
+  ];
+
+  it('refuses every numeric and named spelling of loopback/private, without reaching the server', async () => {
+    const before = hits;
+    for (const url of forms(upstream.port)) {
+      const err = await failure(fetchJson(url, opts(strict)));
+      expect(err.kind, url).toBe('refused');
+    }
+    expect(hits).toBe(before);
+  });
+
+  it('refuses non-http schemes', async () => {
+    for (const url of ['file:///etc/passwd', 'ftp://example.com/', 'gopher://127.0.0.1/', 'data:application/json,{}', 'not a url']) {
+      expect((await failure(fetchJson(url, opts(strict)))).kind, url).toBe('refused');
+    }
+  });
+
+  it('re-checks redirects: an allowlisted host redirecting to a private address is refused', async () => {
+    // 127.0.0.1 is allowed by name; the redirects go to other loopback hosts and addresses, which are not.
+    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: ['127.0.0.1'] };
+    for (const to of [`http://localhost:${upstream.port}/json`, `http://2130706434:${upstream.port}/json`, `http://[::1]:${upstream.port}/json`, 'http://169.254.169.254/', 'file:///etc/passwd']) {
+      const url = `http://127.0.0.1:${upstream.port}/redirect?to=${encodeURIComponent(to)}`;
+      expect((await failure(fetchJson(url, opts(policy)))).kind, to).toBe('refused');
+    }
+  });
+
+  it('follows at most 5 redirects', async () => {
+    const err = await failure(fetchJson(`http://127.0.0.1:${upstream.port}/loop`, opts(open)));
+    expect(err.kind).toBe('refused');
+    expect(err.message).toMatch(/redirects/);
+  });
+});
+
+describe('fetchJson with an allowed destination', () => {
+  it('fetches JSON from an allowlisted host', async () => {
+    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: ['127.0.0.1'] };
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(policy))).resolves.toEqual({ ok: true });
+  });
+
+  it('fetches JSON with allowPrivate, and follows a same-host redirect', async () => {
+    await expect(fetchJson(`http://localhost:${upstream.port}/redirect?to=/json`, opts(open))).resolves.toEqual({ ok: true });
+  });
+
+  it('caps the size while streaming and from content-length', async () => {
+    expect((await failure(fetchJson(`http://127.0.0.1:${upstream.port}/big`, opts(open, { maxBytes: 100_000 })))).kind).toBe('too_large');
+    expect((await failure(fetchJson(`http://127.0.0.1:${upstream.port}/big-declared`, opts(open, { maxBytes: 1000 })))).kind).toBe('too_large');
+  });
+
+  it('times out the whole request', async () => {
+    const started = Date.now();
+    expect((await failure(fetchJson(`http://127.0.0.1:${upstream.port}/slow`, opts(open, { timeoutMs: 200 })))).kind).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('rethrows the caller abort reason', async () => {
+    const reason = new Error('revoked');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(reason), 100);
+    const err = await fetchJson(`http://127.0.0.1:${upstream.port}/slow`, { ...opts(open), signal: ac.signal }).catch((e: unknown) => e);
+    expect(err).toBe(reason);
+  });
+
+  it('classifies non-2xx, non-JSON and connection failures', async () => {
+    const status = await failure(fetchJson(`http://127.0.0.1:${upstream.port}/500`, opts(open)));
+    expect([status.kind, status.status]).toEqual(['status', 500]);
+    expect((await failure(fetchJson(`http://127.0.0.1:${upstream.port}/html`, opts(open)))).kind).toBe('not_json');
+    const closed = await listen(() => {});
+    const port = closed.port;
+    await new Promise((r) => closed.server.close(r));
+    expect((await failure(fetchJson(`http://127.0.0.1:${port}/`, opts(open)))).kind).toBe('network');
+  });
+});
