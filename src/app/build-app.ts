@@ -9,6 +9,8 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
 import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
 import { itemsRoutes } from '../modules/items/routes.ts';
+import type { TaskMonitor } from '../modules/dashboard/source.ts';
+import { registerMetrics } from '../modules/metrics/routes.ts';
 import { registerMiddleware } from './middleware.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -18,6 +20,8 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Dependencies /readyz checks besides the database (the task broker). */
   readonly readiness?: readonly ReadinessProbe[];
+  /** The task engine's monitor API, for /metrics task series and the dashboard. */
+  readonly monitor?: TaskMonitor;
 }
 
 export type App = FastifyInstance;
@@ -39,6 +43,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.removeContentTypeParser(['text/plain']);
 
   registerMiddleware(app, config, deps);
+  registerMetrics(app, { monitor: deps.monitor });
   await registerOpenApi(app);
 
   await app.register(healthRoutes, { database: deps.database, probes: deps.readiness ?? [] });

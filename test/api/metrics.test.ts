@@ -1,0 +1,103 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../../src/app/build-app.ts';
+import { createTestData, type TestData } from '../helpers/database.ts';
+import { fakeMonitor, type FakeMonitor } from '../helpers/fake-monitor.ts';
+
+let data: TestData;
+let app: App;
+let monitor: FakeMonitor;
+
+beforeAll(async () => {
+  data = await createTestData();
+  monitor = fakeMonitor();
+  app = await buildApp(data.config, { database: data.data.database, logger: pino({ level: 'silent' }), monitor });
+  await app.ready();
+});
+afterAll(async () => {
+  await app?.close();
+  await data?.close();
+});
+
+/** The value of one series in a Prometheus text body, or undefined. */
+function sample(body: string, series: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('GET /metrics', () => {
+  it('counts requests and latency by method, route pattern and status', async () => {
+    for (let i = 0; i < 3; i++) expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    await app.inject({ url: '/api/items/999999' });
+    await app.inject({ url: '/no/such/path/12345' });
+    await app.inject({ url: '/no/such/other/path' });
+
+    const res = await app.inject({ url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const body = res.body;
+    expect(sample(body, 'http_requests_total{method="GET",route="/healthz",status="200"}')).toBe(3);
+    expect(sample(body, 'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}')).toBe(3);
+    expect(body).toContain('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz",status="200"}');
+    // the pattern, not the URL: ids and unknown paths do not create series of their own
+    expect(sample(body, 'http_requests_total{method="GET",route="/api/items/:id",status="404"}')).toBe(1);
+    expect(sample(body, 'http_requests_total{method="GET",route="<unmatched>",status="404"}')).toBe(2);
+    expect(body).not.toContain('route="/api/items/999999"');
+    expect(body).not.toContain('/no/such');
+    expect(body).toContain('# TYPE http_requests_total counter');
+    expect(body).toContain('# TYPE http_request_duration_seconds histogram');
+    // default process metrics
+    expect(body).toContain('process_cpu_user_seconds_total');
+    expect(body).toContain('nodejs_eventloop_lag_seconds');
+  });
+
+  it('exports task events, retries, runtimes, queue depth and workers online from the engine', async () => {
+    const at = (ms: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0, ms));
+    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'PENDING', at: at(0), retries: 0 });
+    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'STARTED', at: at(100), retries: 0 });
+    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'SUCCESS', at: at(350), retries: 0 });
+    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'STARTED', at: at(0), retries: 0 });
+    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'RETRY', at: at(10), retries: 1 });
+    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'STARTED', at: at(20), retries: 1 });
+    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'FAILURE', at: at(40), retries: 1 });
+    monitor.counts = { default: { waiting: 7, active: 2, delayed: 1, failed: 3, completed: 40 } };
+    const now = new Date();
+    monitor.workers = [
+      { id: 'w1', host: 'h', pid: 1, queues: ['default'], concurrency: 4, active: 1, processed: 9, failed: 1, memoryBytes: 1, startedAt: now, lastSeen: now, online: true },
+      { id: 'w2', host: 'h', pid: 2, queues: ['default'], concurrency: 4, active: 0, processed: 0, failed: 0, memoryBytes: 1, startedAt: now, lastSeen: now, online: false },
+    ];
+
+    const body = (await app.inject({ url: '/metrics' })).body;
+    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="STARTED"}')).toBe(3);
+    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="SUCCESS"}')).toBe(1);
+    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="FAILURE"}')).toBe(1);
+    expect(sample(body, 'conveyor_task_retries_total{name="fetch_data"}')).toBe(1);
+    expect(sample(body, 'conveyor_task_runtime_seconds_sum{name="fetch_data",state="SUCCESS"}')).toBeCloseTo(0.25);
+    expect(sample(body, 'conveyor_task_runtime_seconds_count{name="fetch_data",state="FAILURE"}')).toBe(1);
+    expect(sample(body, 'conveyor_queue_jobs{queue="default",state="waiting"}')).toBe(7);
+    expect(sample(body, 'conveyor_queue_jobs{queue="default",state="active"}')).toBe(2);
+    expect(sample(body, 'conveyor_workers_online')).toBe(1);
+    expect(sample(body, 'conveyor_task_engine_up')).toBe(1);
+  });
+
+  it('still answers when the engine does not, and says so', async () => {
+    const saved = monitor.queueCounts;
+    monitor.queueCounts = () => Promise.reject(new Error('broker down'));
+    try {
+      const res = await app.inject({ url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      expect(sample(res.body, 'conveyor_task_engine_up')).toBe(0);
+      expect(res.body).not.toContain('conveyor_queue_jobs{');
+    } finally {
+      monitor.queueCounts = saved;
+    }
+  });
+
+  it('stops listening to task events when the app closes', async () => {
+    const other = await buildApp(data.config, { database: data.data.database, logger: pino({ level: 'silent' }), monitor });
+    await other.ready();
+    const before = monitor.listeners.size;
+    await other.close();
+    expect(monitor.listeners.size).toBe(before - 1);
+  });
+});
