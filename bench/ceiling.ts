@@ -1,0 +1,68 @@
+/**
+ * The ceiling: a bare node:http + pg server answering the benchmarked routes with the
+ * same SQL Conveyor runs, and nothing else (no framework, validation, auth or logging).
+ * Usage: DATABASE_URL=... PORT=... WORKERS=n node bench/ceiling.ts
+ */
+import cluster from 'node:cluster';
+import http from 'node:http';
+import pg from 'pg';
+
+pg.types.setTypeParser(20, Number);
+const workers = Number(process.env.WORKERS ?? 1);
+const port = Number(process.env.PORT ?? 8100);
+const poolSize = Number(process.env.DB_POOL_SIZE ?? 20);
+
+if (workers > 1 && cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+} else {
+  const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(2, Math.ceil(poolSize / workers)) });
+  const item = (r: Record<string, unknown>) => ({
+    id: r.id, name: r.name, description: r.description, status: r.status, score: r.score,
+    created_at: (r.created_at as Date).toISOString(), updated_at: (r.updated_at as Date).toISOString(),
+  });
+  const cols = 'id, name, description, status, score, created_at, updated_at';
+  const send = (res: http.ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  http
+    .createServer(async (req, res) => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const path = url.pathname;
+        if (req.method === 'GET' && path === '/api/items/count') {
+          const { rows } = await pool.query({ name: 'count', text: 'select count(*) as count from app.items' });
+          return send(res, 200, { count: rows[0].count });
+        }
+        if (req.method === 'GET' && path === '/api/items') {
+          const limit = Number(url.searchParams.get('limit') ?? 100);
+          const { rows } = await pool.query({ name: 'list', text: `select ${cols} from app.items order by id limit $1`, values: [limit + 1] });
+          const more = rows.length > limit;
+          const data = rows.slice(0, limit).map(item);
+          return send(res, 200, { data, next: more ? data.at(-1)?.id : null });
+        }
+        const m = /^\/api\/items\/(\d+)$/.exec(path);
+        if (req.method === 'GET' && m) {
+          const { rows } = await pool.query({ name: 'get', text: `select ${cols} from app.items where id = $1`, values: [Number(m[1])] });
+          return rows[0] ? send(res, 200, item(rows[0])) : send(res, 404, { error: { code: 'not_found' } });
+        }
+        if (req.method === 'POST' && path === '/api/items') {
+          const chunks: Buffer[] = [];
+          for await (const c of req) chunks.push(c as Buffer);
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as { name: string; description?: string; status?: string; score?: number };
+          const { rows } = await pool.query({
+            name: 'insert',
+            text: `insert into app.items (name, description, status, score) values ($1, $2, $3, $4) returning ${cols}`,
+            values: [body.name, body.description ?? '', body.status ?? 'active', body.score ?? 0],
+          });
+          res.setHeader('location', `/api/items/${rows[0].id}`);
+          return send(res, 201, item(rows[0]));
+        }
+        send(res, 404, { error: { code: 'not_found' } });
+      } catch (err) {
+        send(res, 500, { error: { code: 'internal', message: (err as Error).message } });
+      }
+    })
+    .listen(port, '127.0.0.1');
+}

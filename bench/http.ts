@@ -1,0 +1,166 @@
+/**
+ * HTTP figures: Conveyor beside the bare node:http + pg ceiling, same database, same
+ * process count, same sitting; /api/external against a 100 ms upstream; the NDJSON stream
+ * over 1,000,000 rows with the server's peak memory growth.
+ */
+import { randomBytes } from 'node:crypto';
+import type autocannon from 'autocannon';
+import pg from 'pg';
+import { request } from 'undici';
+import { createDatabase } from '../src/db/client.ts';
+import { createToken, createUser } from '../src/modules/accounts/service.ts';
+import { fmt, load, node, pct, rssOf, sampleRss, startProc, table, waitFor, type LoadResult, type Proc } from './lib.ts';
+import { startUpstream } from './upstream.ts';
+
+const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const processCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const SEED_ROWS = 10_000;
+const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 1_000_000);
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = serverUrl): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function prepareDatabase(): Promise<{ url: string; token: string; drop(): Promise<void> }> {
+  const name = `conveyor_bench_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
+  const migrate = startProc(['src/cli.ts', 'migrate'], { DATABASE_URL: url, LOG_LEVEL: 'warn' }, 'migrate');
+  const code = await new Promise<number | null>((r) => migrate.child.on('exit', r));
+  if (code !== 0) throw new Error('conveyor migrate failed');
+  await admin(
+    (c) => c.query(`insert into app.items (name, description, status, score)
+      select 'seed-' || g, 'row ' || g, case when g % 3 = 0 then 'inactive' else 'active' end, g % 100
+      from generate_series(1, ${SEED_ROWS}) g`),
+    url,
+  );
+  const database = createDatabase({ url, embedded: false, poolSize: 2, connectTimeoutMs: 5_000 });
+  await createUser(database.db, { username: 'bench', password: 'bench-password' });
+  const { token } = await createToken(database.db, 'bench');
+  await database.close();
+  return { url, token, drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
+}
+
+function scenarios(base: string, token: string): Record<string, autocannon.Options> {
+  let n = 0;
+  const run = randomBytes(3).toString('hex');
+  return {
+    'GET item': { url: base, requests: [{ method: 'GET' as const, setupRequest: (r: autocannon.Request) => ({ ...r, path: `/api/items/${1 + Math.floor(Math.random() * SEED_ROWS)}` }) }] },
+    'POST item': {
+      url: base,
+      requests: [{
+        method: 'POST' as const, path: '/api/items',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        setupRequest: (r: autocannon.Request) => ({ ...r, body: JSON.stringify({ name: `bench-${run}-${process.pid}-${n++}`, score: 1 }) }),
+      }],
+    },
+    count: { url: `${base}/api/items/count` },
+    'list 100': { url: `${base}/api/items?limit=100` },
+  };
+}
+
+async function measure(base: string, token: string): Promise<Record<string, LoadResult>> {
+  const out: Record<string, LoadResult> = {};
+  for (const [name, opts] of Object.entries(scenarios(base, token))) {
+    await load({ ...opts, connections, duration: 2 }); // warm-up: JIT, pools, prepared statements
+    out[name] = await load({ ...opts, connections, duration });
+  }
+  return out;
+}
+
+async function withServer<T>(proc: Proc, readyUrl: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    await waitFor(readyUrl);
+    return await fn();
+  } finally {
+    await proc.stop();
+  }
+}
+
+async function streamFigures(url: string): Promise<string[][]> {
+  const rows = await admin((c) => c.query('select count(*)::int as n from app.items'), url);
+  const missing = STREAM_ROWS - (rows.rows[0] as { n: number }).n;
+  if (missing > 0) {
+    await admin((c) => c.query(`insert into app.items (name, description, status, score)
+      select 'stream-' || g, 'streamed row ' || g, 'active', g % 1000 from generate_series(1, ${missing}) g`), url);
+  }
+  const port = 18_000 + Math.floor(Math.random() * 1000);
+  const proc = startProc(['src/cli.ts', 'serve', '--port', String(port), '--no-worker'], { DATABASE_URL: url, LOG_LEVEL: logLevel }, 'conveyor');
+  return withServer(proc, `http://127.0.0.1:${port}/healthz`, async () => {
+    const pid = proc.child.pid!;
+    const before = rssOf(pid);
+    const sampler = sampleRss(pid);
+    const start = performance.now();
+    const res = await request(`http://127.0.0.1:${port}/api/items/stream`);
+    let first = 0;
+    let lines = 0;
+    for await (const chunk of res.body) {
+      if (!first) first = performance.now() - start;
+      for (const b of chunk as Buffer) if (b === 10) lines++;
+    }
+    const secs = (performance.now() - start) / 1000;
+    const peak = sampler.stop();
+    return [
+      ['stream', 'rows', 'rows/s', 'first row', 'peak RSS growth'],
+      ['GET /api/items/stream', fmt(lines), fmt(lines / secs), `${fmt(first, 1)} ms`, `${fmt((peak - before) / 2 ** 20, 1)} MiB`],
+    ];
+  });
+}
+
+async function externalFigures(url: string, processes: number): Promise<string[][]> {
+  const upstream = await startUpstream(100);
+  const port = 18_000 + Math.floor(Math.random() * 1000);
+  const proc = startProc(['src/cli.ts', 'serve', '--port', String(port), '--no-worker', '--workers', String(processes)], {
+    DATABASE_URL: url, LOG_LEVEL: logLevel, EXTERNAL_API_URL: upstream.url, FETCH_ALLOW_PRIVATE: 'true',
+  }, 'conveyor');
+  try {
+    return await withServer(proc, `http://127.0.0.1:${port}/healthz`, async () => {
+      const opts = { url: `http://127.0.0.1:${port}/api/external`, connections: 512 };
+      await load({ ...opts, duration: 2 });
+      const r = await load({ ...opts, duration });
+      return [
+        ['/api/external (512 conn, 100 ms upstream)', 'req/s', 'of ideal 5,120', 'p99 ms', 'non-2xx'],
+        [`processes=${processes}`, fmt(r.rps), pct(r.rps, 5120), fmt(r.p99), fmt(r.non2xx)],
+      ];
+    });
+  } finally {
+    await upstream.close();
+  }
+}
+
+export async function runHttpBench(): Promise<void> {
+  console.log(`HTTP benchmark: ${duration}s per scenario, ${connections} connections, LOG_LEVEL=${logLevel}, PostgreSQL ${serverUrl.replace(/\/\/[^@]*@/, '//')}`);
+  const db = await prepareDatabase();
+  try {
+    for (const processes of processCounts) {
+      const cPort = 18_000 + Math.floor(Math.random() * 1000);
+      const kPort = cPort + 1000;
+      const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { DATABASE_URL: db.url, LOG_LEVEL: logLevel }, 'conveyor');
+      const conv = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () => measure(`http://127.0.0.1:${cPort}`, db.token));
+      const ceiling = startProc(['bench/ceiling.ts'], { DATABASE_URL: db.url, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
+      const ceil = await withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measure(`http://127.0.0.1:${kPort}`, db.token));
+      const rows: (string | number)[][] = [[`processes=${processes}`, 'Conveyor req/s', 'ceiling req/s', 'ratio', 'Conveyor p99', 'ceiling p99', 'non-2xx']];
+      for (const name of Object.keys(conv)) {
+        const a = conv[name]!;
+        const b = ceil[name]!;
+        rows.push([name, fmt(a.rps), fmt(b.rps), pct(a.rps, b.rps), `${a.p99} ms`, `${b.p99} ms`, `${a.non2xx}/${b.non2xx}`]);
+      }
+      console.log(`\n${table(rows)}`);
+      console.log(`\n${table(await externalFigures(db.url, processes))}`);
+    }
+    console.log(`\n${table(await streamFigures(db.url))}`);
+  } finally {
+    await db.drop();
+  }
+}
+
+export { node };

@@ -1,0 +1,80 @@
+/** Shared bench plumbing: child processes, readiness, load generation, memory sampling, tables. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+export const node = process.execPath;
+
+export interface Proc {
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function startProc(args: string[], env: Record<string, string>, label: string): Proc {
+  const child = spawn(node, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.on('exit', (code, signal) => {
+    if (code && code !== 0) process.stderr.write(`[${label}] exited ${code ?? signal}: ${stderr}\n`);
+  });
+  return {
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }),
+  };
+}
+
+export async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function load(opts: autocannon.Options): Promise<LoadResult> {
+  const r = await autocannon({ ...opts });
+  // A scenario that answers errors is not a measurement: say so loudly.
+  if (r.non2xx > 0 || r.errors > 0) process.stderr.write(`warning: ${opts.url} answered ${r.non2xx} non-2xx and ${r.errors} errors\n`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+}
+
+/** Resident memory of a process in bytes (Linux). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Sample a process's RSS until stopped; returns the peak. */
+export function sampleRss(pid: number, everyMs = 25): { stop(): number } {
+  let peak = rssOf(pid);
+  const t = setInterval(() => { try { peak = Math.max(peak, rssOf(pid)); } catch { /* exited */ } }, everyMs);
+  return { stop: () => { clearInterval(t); return peak; } };
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const pct = (a: number, b: number) => (b > 0 ? `${Math.round((a / b) * 100)}%` : 'n/a');
+
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ')).join('\n');
+}
