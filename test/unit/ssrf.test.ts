@@ -3,8 +3,10 @@
  * caps size and time — each against real loopback HTTP servers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { lookup as dnsLookup } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardedConnector } from '../../src/lib/http/agent.ts';
 import { closeOutboundAgents, fetchJson, isBlockedAddress, UpstreamError, type OutboundPolicy } from '../../src/lib/http/index.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -107,6 +109,20 @@ describe('fetchJson refuses private destinations', () => {
       const err = await failure(fetchJson(url, opts(strict)));
       expect(err.kind, url).toBe('refused');
     }
+    expect(hits).toBe(before);
+  });
+
+  it('checks the connected socket, so a DNS answer the lookup filter never saw (rebinding) is refused', async () => {
+    const before = hits;
+    // An unfiltered lookup stands in for a DNS server that answers a public address first, then 127.0.0.1.
+    const connect = guardedConnector(strict, dnsLookup);
+    const err = await new Promise<Error | null>((resolve) =>
+      connect({ hostname: 'localhost', protocol: 'http:', port: String(upstream.port) }, (e, socket) => {
+        socket?.destroy();
+        resolve(e);
+      }),
+    );
+    expect(err?.name).toBe('BlockedAddressError');
     expect(hits).toBe(before);
   });
 

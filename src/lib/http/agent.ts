@@ -37,27 +37,31 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
+/**
+ * A connector that refuses forbidden addresses. `lookup` is injectable so a test can play a
+ * rebinding DNS server that the lookup filter never saw; the socket check must still refuse.
+ */
+export function guardedConnector(policy: OutboundPolicy, lookup: LookupFunction = guardedLookup): buildConnector.connector {
+  const plain = buildConnector({});
+  const guarded = buildConnector({ lookup });
+  return (opts, callback) => {
+    if (hostAllowed(policy, opts.hostname)) return plain(opts, callback);
+    guarded(opts, (err, socket) => {
+      if (err) return callback(err, null);
+      const remote = socket!.remoteAddress;
+      if (!remote || isBlockedAddress(remote)) {
+        socket!.destroy();
+        return callback(new BlockedAddressError(opts.hostname, remote ?? 'an unknown address'), null);
+      }
+      return callback(null, socket!);
+    });
+  };
+}
+
 function createAgent(policy: OutboundPolicy): Agent {
   // Sized for GET /api/external's benchmark: 512 concurrent clients against a slow upstream.
   const pool = { connections: 1024, pipelining: 1, keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 };
-  if (policy.allowPrivate) return new Agent(pool);
-  const plain = buildConnector({});
-  const guarded = buildConnector({ lookup: guardedLookup });
-  return new Agent({
-    ...pool,
-    connect(opts, callback) {
-      if (hostAllowed(policy, opts.hostname)) return plain(opts, callback);
-      guarded(opts, (err, socket) => {
-        if (err) return callback(err, null);
-        const remote = socket!.remoteAddress;
-        if (!remote || isBlockedAddress(remote)) {
-          socket!.destroy();
-          return callback(new BlockedAddressError(opts.hostname, remote ?? 'an unknown address'), null);
-        }
-        return callback(null, socket!);
-      });
-    },
-  });
+  return policy.allowPrivate ? new Agent(pool) : new Agent({ ...pool, connect: guardedConnector(policy) });
 }
 
 const agents = new Map<string, Agent>();
