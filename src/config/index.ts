@@ -44,6 +44,8 @@ export const EnvSchema = Type.Object({
   DB_UNAVAILABLE_TIMEOUT_MS: Int(2_000, 1, 'How long a request waits for a database connection before 503'),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'How long shutdown waits for in-flight work'),
   TRUST_PROXY: Bool(false, 'Trust X-Forwarded-* headers (behind a TLS proxy)'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
+  OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
 export type Env = Static<typeof EnvSchema>;
 
