@@ -15,6 +15,8 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'embedded', include: dual, env: { CONVEYOR_TEST_DB: 'embedded' } } },
       { extends: true, test: { name: 'postgres', include: dual, env: { CONVEYOR_TEST_DB: 'postgres' } } },
+      // Process lifecycle and outages: real child processes, real PostgreSQL behind a cuttable proxy.
+      { extends: true, test: { name: 'ops', include: ['test/ops/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'postgres' } } },
     ],
     coverage: {
       provider: 'v8',

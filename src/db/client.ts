@@ -54,8 +54,11 @@ const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EH
 
 /** Whether an error means "the database cannot be reached right now" (→ 503), as opposed to a bad query. */
 export function isUnavailableError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Too many connections/i.test(err.message);
+  // Drizzle wraps driver errors (DrizzleQueryError); the pg error is further down the cause chain.
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true;
+    if (/timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Too many connections/i.test(e.message)) return true;
+  }
+  return false;
 }
