@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { openData } from '../../src/db/runtime.ts';
+import { createToken, createUser } from '../../src/modules/accounts/service.ts';
+import { cli, startServe } from '../helpers/processes.ts';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-lifecycle-'));
+const env = { DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' };
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** While serve runs, another process reaches its database through the socket (as the CLI verbs do). */
+async function tokenThroughRunningServe(): Promise<string> {
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const data = await openData(config, { command: 'test', poolSize: 2 });
+  try {
+    expect(data.embedded).toBeUndefined(); // a client of the running serve, not a second owner
+    const username = `u${Date.now()}`;
+    await createUser(data.database.db, { username, password: 'password123' });
+    return (await createToken(data.database.db, username)).token;
+  } finally {
+    await data.close();
+  }
+}
+
+describe('embedded mode, as real processes', () => {
+  it('refuses a second serve on the same DATA_DIR, keeps data through kill -9, and shuts down gracefully', async () => {
+    const first = await startServe(env);
+    const second = await cli(['serve', '--port', '0'], env);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toMatch(/is in use by process \d+ \(conveyor serve/);
+
+    const token = await tokenThroughRunningServe();
+    const created = await fetch(`${first.base}/api/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'survives kill -9', score: 4.5 }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: number };
+
+    first.child.kill('SIGKILL'); // no shutdown code runs; the lock file stays behind
+    await first.exited;
+
+    const again = await startServe(env); // stale lock from a dead pid is taken over
+    const read = await fetch(`${again.base}/api/items/${id}`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ id, name: 'survives kill -9', score: 4.5 });
+
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toMatch(/shutting down/);
+  });
+});
+
+describe('serve --workers 2', () => {
+  it('runs two HTTP processes on one port over the primary\'s embedded database, and stops them all on SIGTERM', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-cluster-'));
+    const served = await startServe({ DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '' }, ['--workers', '2']);
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`${served.base}/api/items/999999`).then((r) => r.status)));
+      expect(new Set(answers)).toEqual(new Set([404]));
+      expect(served.output()).toMatch(/primary started HTTP processes/);
+      expect(served.output().match(/conveyor is serving/g)?.length).toBe(2);
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
