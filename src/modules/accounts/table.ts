@@ -36,3 +36,17 @@ export const apiTokens = app.table(
 );
 
 export type UserRow = typeof users.$inferSelect;
+
+/** Server-side sessions. The cookie holds the id; only its SHA-256 is stored, so a leaked table opens nothing. */
+export const sessions = app.table(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
+);
