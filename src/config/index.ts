@@ -38,12 +38,19 @@ export const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(16, 1, 'Tasks a worker runs at once'),
   TASK_QUEUE_LIMIT: Int(100_000, 1, 'Waiting tasks above which POST /api/tasks answers 429'),
   TASK_RESULT_TTL: Int(7 * 24 * 3600, 0, 'Seconds a finished task and its result are kept'),
+  TASK_RESULT_MAX: Int(100_000, 1, 'Finished tasks kept per queue and outcome, oldest removed first'),
+  TASK_MODULES: Type.String({ default: '', description: 'Comma-separated modules whose exported tasks are registered (like Celery include=)' }),
+  TASK_LOCK_MS: Int(30_000, 500, 'How long a worker holds a task without renewing; a crashed worker\'s tasks run again after about this long'),
+  TASK_POLL_MS: Int(100, 5, 'How often an idle worker looks for work when no notification can wake it (embedded mode)'),
   BODY_LIMIT: Int(1024 * 1024, 1, 'Largest JSON body in bytes'),
   BULK_BODY_LIMIT: Int(16 * 1024 * 1024, 1, 'Largest body of POST /api/items/bulk'),
   DB_POOL_SIZE: Int(20, 1, 'Connections per process in the PostgreSQL pool'),
   DB_UNAVAILABLE_TIMEOUT_MS: Int(2_000, 1, 'How long a request waits for a database connection before 503'),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'How long shutdown waits for in-flight work'),
   TRUST_PROXY: Bool(false, 'Trust X-Forwarded-* headers (behind a TLS proxy)'),
+  SESSION_MAX_AGE: Int(14 * 24 * 3600, 60, 'Seconds a login session lasts (the cookie and the database row)'),
+  LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
+  LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
   OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
@@ -56,6 +63,7 @@ export interface Config extends Readonly<Env> {
   /** Absolute path of DATA_DIR. */
   readonly dataDir: string;
   readonly fetchAllowedHosts: readonly string[];
+  readonly taskModules: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -92,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...parsed,
     mode,
     dataDir: path.resolve(parsed.DATA_DIR),
+    taskModules: Object.freeze(parsed.TASK_MODULES.split(',').map((m) => m.trim()).filter(Boolean)),
     fetchAllowedHosts: Object.freeze(
       parsed.FETCH_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     ),

@@ -51,3 +51,60 @@ export interface WorkerInfo {
   readonly lastSeen: Date;
   readonly online: boolean;
 }
+
+/** Options a caller may set per enqueue (the HTTP API's `options`). */
+export interface EnqueueOptions {
+  /** Run no sooner than this many ms from now (Celery countdown). */
+  readonly delayMs?: number;
+  /** Overrides the task's retry count. */
+  readonly retries?: number;
+  /** Overrides the task's timeout. */
+  readonly timeoutMs?: number;
+  /** 1 (highest) .. 2_097_152; unset = normal FIFO. */
+  readonly priority?: number;
+  /** A chosen task id (a UUID is generated otherwise); enqueuing an existing id is a no-op. */
+  readonly taskId?: string;
+  /** Who asked (users.id), for visibility rules. */
+  readonly createdBy?: number | null;
+}
+
+/** A page of tasks, newest first. */
+export interface TaskPage {
+  readonly data: readonly TaskRecord[];
+  /** Cursor for the next page, or null. */
+  readonly next: string | null;
+}
+
+export interface ListTasksQuery {
+  readonly state?: TaskState;
+  readonly name?: string;
+  /** Matched against the id, the name and the JSON of the arguments. */
+  readonly search?: string;
+  readonly limit?: number;
+  readonly after?: string;
+  /** Only tasks created by this user. */
+  readonly createdBy?: number;
+}
+
+/** Jobs per BullMQ state of one queue. */
+export interface QueueCounts {
+  readonly queue: string;
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly prioritized: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly paused: boolean;
+}
+
+/** One minute of task history (for the monitor's charts). */
+export interface TaskStatsMinute {
+  readonly minute: Date;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}

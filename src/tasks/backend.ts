@@ -1,0 +1,198 @@
+/**
+ * One engine, three backends: BullMQ on Redis (REDIS_URL), or BullMQ's PostgreSQL backend
+ * on DATABASE_URL or on the embedded database. Everything else in src/tasks speaks only
+ * to the Queue/Worker/QueueEvents built here.
+ *
+ * Embedded PGlite is reached through pglite-socket, which shares one session among every
+ * connection and does not route NOTIFY: the search_path is set once for the session, and
+ * workers/QueueEvents poll every TASK_POLL_MS instead of waiting for a notification.
+ */
+import {
+  Queue,
+  QueueEvents,
+  Worker,
+  createPostgresBackend,
+  runMigrations,
+  type BackendFactory,
+  type ConnectionOptions,
+  type IQueueBackend,
+  type Processor,
+  type WorkerOptions,
+} from 'bullmq';
+import pg from 'pg';
+import type { Config } from '../config/index.ts';
+
+/** What a job carries besides its name (the task name). Short keys: this is stored per task. */
+export interface TaskJobData {
+  readonly args: unknown;
+  /** users.id of the creator. */
+  readonly by?: number | null;
+  /** Per-enqueue timeout override (ms). */
+  readonly timeoutMs?: number;
+  /** Set by revoke(): the handler never starts, or is aborted. */
+  readonly revoked?: boolean;
+}
+
+export type TaskQueue = Queue<TaskJobData, unknown, string>;
+export type TaskWorker = Worker<TaskJobData, unknown, string>;
+export type TaskQueueEvents = QueueEvents<unknown>;
+
+export interface TaskBackend {
+  readonly kind: 'redis' | 'postgres';
+  /** Embedded PGlite: no NOTIFY, one serialised session. */
+  readonly embedded: boolean;
+  queue(name: string): TaskQueue;
+  worker(name: string, processor: Processor<TaskJobData, unknown, string> | string | URL, opts: Omit<WorkerOptions, 'connection'>): TaskWorker;
+  queueEvents(name: string): TaskQueueEvents;
+  /** Answers when the broker does (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** A PostgreSQL URL (DATABASE_URL or the embedded socket URL); ignored when REDIS_URL is set. */
+  readonly databaseUrl: string;
+  readonly embedded: boolean;
+  /** Connections in the task pool (PostgreSQL). Default 10. */
+  readonly poolSize?: number;
+  /** This process runs workers: Redis connections must retry forever. */
+  readonly forWorkers?: boolean;
+}
+
+/** Redis connection options from REDIS_URL; BullMQ opens (and reopens) the connections itself. */
+export function redisOptions(url: string, forWorkers: boolean): ConnectionOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    db: Number(u.pathname.slice(1) || 0),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    // Workers wait out an outage; producers (HTTP) fail fast so the API can answer 503.
+    maxRetriesPerRequest: forWorkers ? null : 1,
+    enableOfflineQueue: forWorkers,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
+  };
+}
+
+/** A pg pool whose sessions resolve BullMQ's unqualified names in schema `bullmq`. */
+function bullPool(opts: BackendOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize ?? 10,
+    keepAlive: true,
+    idleTimeoutMillis: 30_000,
+    application_name: 'conveyor-tasks',
+    // Honoured by PostgreSQL; pglite-socket ignores startup options (see ensureSearchPath).
+    options: '-c search_path=bullmq,public',
+  });
+  pool.on('error', () => undefined); // a dropped idle connection is replaced on next use
+  return pool;
+}
+
+async function ensureSearchPath(pool: pg.Pool): Promise<void> {
+  // The embedded session is shared by every socket connection, so one SET covers them all.
+  await pool.query('SET search_path TO bullmq, public');
+}
+
+/** Apply BullMQ's PostgreSQL migrations (schema `bullmq`) on one dedicated session. */
+export async function migrateTaskEngine(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await runMigrations(client, 'bullmq');
+  } finally {
+    await client.end();
+  }
+}
+
+export async function openTaskBackend(config: Config, opts: BackendOptions): Promise<TaskBackend> {
+  if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_POLL_MS);
+  if (opts.embedded) await migrateTaskEngine(opts.databaseUrl);
+  const pool = bullPool(opts);
+  if (opts.embedded) await ensureSearchPath(pool);
+  return postgresBackend(pool, opts.embedded, config.TASK_POLL_MS);
+}
+
+function redisBackend(url: string, forWorkers: boolean, _pollMs: number): TaskBackend {
+  const producer = redisOptions(url, forWorkers);
+  const blocking = redisOptions(url, true);
+  const queues = new Map<string, TaskQueue>();
+  const owned: { close(): Promise<void> }[] = [];
+  const queue = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue<TaskJobData, unknown, string>(name, { connection: producer });
+      q.on('error', () => undefined); // surfaced through ping() and failed calls
+      queues.set(name, q);
+      owned.push(q);
+    }
+    return q;
+  };
+  return {
+    kind: 'redis',
+    embedded: false,
+    queue,
+    worker(name, processor, opts) {
+      const w = new Worker<TaskJobData, unknown, string>(name, processor, { ...opts, connection: blocking });
+      owned.push(w);
+      return w;
+    },
+    queueEvents(name) {
+      const e = new QueueEvents(name, { connection: blocking });
+      owned.push(e);
+      return e;
+    },
+    async ping() {
+      await queue('default').getJobCountByTypes('waiting');
+    },
+    async close() {
+      await Promise.allSettled(owned.splice(0).map((o) => o.close()));
+      queues.clear();
+    },
+  };
+}
+
+function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): TaskBackend {
+  const factory = createPostgresBackend as unknown as BackendFactory<IQueueBackend, pg.Pool>;
+  const queues = new Map<string, TaskQueue>();
+  const owned: { close(): Promise<void> }[] = [];
+  const connection = pool as unknown as ConnectionOptions;
+  const queue = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue<TaskJobData, unknown, string>(name, { connection }, factory as unknown as BackendFactory<never>) as unknown as TaskQueue;
+      q.on('error', () => undefined);
+      queues.set(name, q);
+      owned.push(q);
+    }
+    return q;
+  };
+  // Without NOTIFY (embedded), an idle worker re-checks every pollMs; with it, the wait is
+  // only a fallback, so it may be long.
+  const drainDelay = embedded ? pollMs / 1000 : 5;
+  return {
+    kind: 'postgres',
+    embedded,
+    queue,
+    worker(name, processor, opts) {
+      const w = new Worker<TaskJobData, unknown, string>(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
+      owned.push(w);
+      return w;
+    },
+    queueEvents(name) {
+      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 5_000 }, factory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
+      owned.push(e);
+      return e;
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await Promise.allSettled(owned.splice(0).map((o) => o.close()));
+      queues.clear();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/** The task engine's failures a caller can act on; the task API maps them to HTTP codes. */
+
+export class UnknownTaskError extends Error {
+  override name = 'UnknownTaskError';
+  constructor(name: string) {
+    super(`unknown task ${JSON.stringify(name)}`);
+  }
+}
+
+export interface ArgIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class InvalidArgsError extends Error {
+  override name = 'InvalidArgsError';
+  readonly issues: readonly ArgIssue[];
+  constructor(task: string, issues: readonly ArgIssue[]) {
+    super(`invalid arguments for ${task}`);
+    this.issues = issues;
+  }
+}
+
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+  constructor(queue: string, limit: number) {
+    super(`queue ${queue} has more than ${limit} waiting tasks`);
+  }
+}
+
+export class TaskFinishedError extends Error {
+  override name = 'TaskFinishedError';
+  readonly state: string;
+  constructor(state: string) {
+    super(`the task already finished (${state})`);
+    this.state = state;
+  }
+}

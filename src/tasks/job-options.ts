@@ -1,0 +1,31 @@
+/** A task's options (and a caller's overrides) as BullMQ job options. */
+import type { JobsOptions } from 'bullmq';
+import type { Config } from '../config/index.ts';
+import type { AnyTask, BackoffOptions } from './define.ts';
+import type { EnqueueOptions } from './types.ts';
+
+/** The backoff type name our workers' backoffStrategy answers to. */
+export const BACKOFF_TYPE = 'conveyor';
+
+export function jobOptions(task: AnyTask, config: Pick<Config, 'TASK_RESULT_TTL' | 'TASK_RESULT_MAX'>, opts: EnqueueOptions = {}): JobsOptions {
+  const retries = opts.retries ?? task.options.retries ?? 0;
+  const keep = { age: task.options.resultTtl ?? config.TASK_RESULT_TTL, count: config.TASK_RESULT_MAX };
+  const priority = opts.priority ?? task.options.priority;
+  return {
+    ...(opts.taskId ? { jobId: opts.taskId } : {}),
+    attempts: retries + 1,
+    ...(retries > 0 ? { backoff: { type: BACKOFF_TYPE, delay: task.options.backoff?.delayMs ?? 1_000 } } : {}),
+    ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+    ...(priority ? { priority } : {}),
+    removeOnComplete: keep,
+    removeOnFail: keep,
+  };
+}
+
+/** Delay before retry number `attemptsMade` (1 = first retry): exponential or fixed, capped. */
+export function backoffDelay(backoff: BackoffOptions | undefined, attemptsMade: number): number {
+  const base = backoff?.delayMs ?? 1_000;
+  const max = backoff?.maxDelayMs ?? 60_000;
+  const raw = backoff?.type === 'fixed' ? base : base * 2 ** Math.max(0, attemptsMade - 1);
+  return Math.min(raw, max);
+}

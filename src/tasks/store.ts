@@ -1,0 +1,132 @@
+/**
+ * The engine's own rows in PostgreSQL (every mode has one): worker heartbeats,
+ * revocations and the per-minute history. Repository functions take the Db first.
+ */
+import { and, desc, gt, gte, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { taskRevocations, taskStatsMinute, taskWorkers } from '../modules/tasks/table.ts';
+import type { TaskStatsMinute, WorkerInfo } from './types.ts';
+
+/** A worker is online while its last heartbeat is younger than this. */
+export const ONLINE_MS = 6_000;
+
+export type Heartbeat = Omit<WorkerInfo, 'online' | 'lastSeen'>;
+
+export async function upsertHeartbeat(db: Db, hb: Heartbeat): Promise<void> {
+  const row = {
+    id: hb.id,
+    host: hb.host,
+    pid: hb.pid,
+    queues: [...hb.queues],
+    concurrency: hb.concurrency,
+    active: hb.active,
+    processed: hb.processed,
+    failed: hb.failed,
+    memoryBytes: hb.memoryBytes,
+    startedAt: hb.startedAt,
+    lastSeen: new Date(),
+  };
+  await db.insert(taskWorkers).values(row).onConflictDoUpdate({ target: taskWorkers.id, set: { ...row, id: undefined } });
+}
+
+export async function removeWorker(db: Db, id: string): Promise<void> {
+  await db.delete(taskWorkers).where(sql`${taskWorkers.id} = ${id}`);
+}
+
+/** Workers seen in the last hour, newest first; `online` from the heartbeat's age. */
+export async function listWorkers(db: Db): Promise<WorkerInfo[]> {
+  const rows = await db
+    .select()
+    .from(taskWorkers)
+    .where(gte(taskWorkers.lastSeen, new Date(Date.now() - 3600_000)))
+    .orderBy(desc(taskWorkers.lastSeen));
+  const now = Date.now();
+  return rows.map((r) => ({ ...r, online: now - r.lastSeen.getTime() < ONLINE_MS }));
+}
+
+export async function recordRevocation(db: Db, taskId: string): Promise<void> {
+  await db.insert(taskRevocations).values({ taskId });
+}
+
+/** Revocations after `seq`; the first call (seq undefined) only learns the current end. */
+export async function revocationsSince(db: Db, seq: number | undefined): Promise<{ seq: number; ids: string[] }> {
+  if (seq === undefined) {
+    const [row] = await db.select({ max: sql<number | null>`max(${taskRevocations.seq})` }).from(taskRevocations);
+    return { seq: Number(row?.max ?? 0), ids: [] };
+  }
+  const rows = await db.select().from(taskRevocations).where(gt(taskRevocations.seq, seq)).orderBy(taskRevocations.seq).limit(1000);
+  return { seq: rows.at(-1)?.seq ?? seq, ids: rows.map((r) => r.taskId) };
+}
+
+export interface MinuteSample {
+  readonly minute: Date;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly hist: readonly number[];
+}
+
+/** Add one worker's counts for some minutes (merged into what it already wrote). */
+export async function addMinuteStats(db: Db, workerId: string, samples: readonly MinuteSample[]): Promise<void> {
+  if (samples.length === 0) return;
+  await db
+    .insert(taskStatsMinute)
+    .values(samples.map((s) => ({ minute: s.minute, workerId, succeeded: s.succeeded, failed: s.failed, retried: s.retried, runtimeHist: [...s.hist] })))
+    .onConflictDoUpdate({
+      target: [taskStatsMinute.minute, taskStatsMinute.workerId],
+      set: {
+        succeeded: sql`${taskStatsMinute.succeeded} + excluded.succeeded`,
+        failed: sql`${taskStatsMinute.failed} + excluded.failed`,
+        retried: sql`${taskStatsMinute.retried} + excluded.retried`,
+        runtimeHist: sql`(SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i) FROM unnest(${taskStatsMinute.runtimeHist}, excluded.runtime_hist) WITH ORDINALITY AS t(a, b, i))`,
+      },
+    });
+}
+
+/** Histogram bucket upper bounds (ms): 1, 2, 4 … ~4.6 h; the last bucket takes the rest. */
+export const HIST_BUCKETS = 25;
+export const bucketOf = (ms: number) => Math.min(HIST_BUCKETS - 1, Math.max(0, Math.ceil(Math.log2(Math.max(ms, 1)))));
+
+function percentile(hist: readonly number[], q: number): number | null {
+  const total = hist.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i] ?? 0;
+    if (seen >= q * total) return 2 ** i;
+  }
+  return 2 ** (hist.length - 1);
+}
+
+/** The last `minutes` minutes, oldest first, summed over workers (minutes without tasks are absent). */
+export async function minuteHistory(db: Db, minutes = 60): Promise<TaskStatsMinute[]> {
+  const since = new Date(Math.floor(Date.now() / 60_000) * 60_000 - (minutes - 1) * 60_000);
+  const rows = await db.select().from(taskStatsMinute).where(and(gte(taskStatsMinute.minute, since))).orderBy(taskStatsMinute.minute);
+  const byMinute = new Map<number, { succeeded: number; failed: number; retried: number; hist: number[] }>();
+  for (const r of rows) {
+    const key = r.minute.getTime();
+    const acc = byMinute.get(key) ?? { succeeded: 0, failed: 0, retried: 0, hist: new Array<number>(HIST_BUCKETS).fill(0) };
+    acc.succeeded += r.succeeded;
+    acc.failed += r.failed;
+    acc.retried += r.retried;
+    r.runtimeHist.forEach((n, i) => (acc.hist[i] = (acc.hist[i] ?? 0) + n));
+    byMinute.set(key, acc);
+  }
+  return [...byMinute].map(([t, a]) => ({
+    minute: new Date(t),
+    succeeded: a.succeeded,
+    failed: a.failed,
+    retried: a.retried,
+    p50Ms: percentile(a.hist, 0.5),
+    p95Ms: percentile(a.hist, 0.95),
+    p99Ms: percentile(a.hist, 0.99),
+  }));
+}
+
+/** Drop history older than a day and workers not seen for a day. */
+export async function pruneStore(db: Db): Promise<void> {
+  const dayAgo = new Date(Date.now() - 86_400_000);
+  await db.delete(taskStatsMinute).where(sql`${taskStatsMinute.minute} < ${dayAgo}`);
+  await db.delete(taskWorkers).where(sql`${taskWorkers.lastSeen} < ${dayAgo}`);
+  await db.delete(taskRevocations).where(sql`${taskRevocations.revokedAt} < ${dayAgo}`);
+}

@@ -1,0 +1,43 @@
+/** The one interface every task client implements: BullMQ-backed or eager (inline). */
+import type { Static, TSchema } from 'typebox';
+import type { TaskDefinition } from './define.ts';
+import type { TaskRegistry } from './registry.ts';
+import type { EnqueueOptions, ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from './types.ts';
+
+export interface Enqueued {
+  readonly id: string;
+  readonly state: 'PENDING';
+}
+
+export interface TaskClient {
+  readonly registry: TaskRegistry;
+  /**
+   * Celery's `send_task`: validate `args` against the task's schema and queue it.
+   * @throws UnknownTaskError, InvalidArgsError, QueueFullError
+   */
+  enqueue(name: string, args: unknown, opts?: EnqueueOptions): Promise<Enqueued>;
+  /** Celery's `task.delay(...)`, typed by the task's payload. */
+  delay<S extends TSchema, R>(task: TaskDefinition<S, R>, args: Static<S>, opts?: EnqueueOptions): Promise<Enqueued>;
+  /** Celery's `AsyncResult(id)`; undefined when unknown (or expired). */
+  getTask(id: string): Promise<TaskRecord | undefined>;
+  /** Recent tasks, newest first, filtered and paginated by cursor. */
+  listTasks(query?: ListTasksQuery): Promise<TaskPage>;
+  /**
+   * Revoke: a waiting task never runs; a running one has its signal aborted.
+   * @throws TaskFinishedError when it already finished
+   */
+  revoke(id: string): Promise<TaskRecord | undefined>;
+  /** Run a finished task again (same id). @throws TaskFinishedError when it has not finished */
+  retry(id: string): Promise<TaskRecord | undefined>;
+  queueCounts(): Promise<QueueCounts[]>;
+  listWorkers(): Promise<WorkerInfo[]>;
+  /** Succeeded/failed/retried counts and runtime percentiles per minute, oldest first. */
+  history(minutes?: number): Promise<TaskStatsMinute[]>;
+  /** Every state change of every task; returns the unsubscribe function. */
+  subscribe(listener: (e: TaskEvent) => void): () => void;
+  /** Called (without details) whenever task `id` may have changed; returns the unsubscribe function. */
+  watch(id: string, onChange: () => void): () => void;
+  /** For buildApp's `readiness` (GET /readyz). */
+  readonly readiness: { readonly name: string; check(): Promise<void> };
+  close(): Promise<void>;
+}
