@@ -31,11 +31,20 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/** The error with its cause chain (Drizzle wraps the driver's error, which says what went wrong). */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; e = e instanceof Error ? e.cause : undefined, depth++) {
+    parts.push(depth === 0 && e instanceof Error ? (e.stack ?? e.message) : `caused by: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parts.join('\n');
+}
+
 main(process.argv).catch((err: unknown) => {
   if (isUserError(err)) {
     process.stderr.write(`conveyor: ${err.message}\n`);
   } else {
-    process.stderr.write(`conveyor: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`conveyor: unexpected failure: ${describe(err)}\n`);
   }
   process.exit(1);
 });

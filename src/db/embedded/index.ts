@@ -35,15 +35,23 @@ export async function startEmbedded(dataDir: string, maxConnections = 256): Prom
   mkdirSync(pgdata, { recursive: true });
   const worker = new Worker(new URL('./server-thread.ts', import.meta.url), {
     workerData: { pgdata, socketPath: path.join(socketDir, SOCKET_NAME), maxConnections },
+    // Not the parent's flags: under `node --watch` (npm run dev) they would apply to the thread too.
+    execArgv: [],
   });
+  // Only our own messages: under `node --watch` the thread also posts the runtime's
+  // file-tracking messages, which must not be mistaken for "ready".
   const next = () =>
     new Promise<EmbeddedMessage>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      worker.once('error', onError);
-      worker.once('message', (m: EmbeddedMessage) => {
+      const onMessage = (m: unknown) => {
+        const type = (m as { type?: unknown } | null)?.type;
+        if (type !== 'ready' && type !== 'stopped' && type !== 'error') return;
         worker.off('error', onError);
-        resolve(m);
-      });
+        worker.off('message', onMessage);
+        resolve(m as EmbeddedMessage);
+      };
+      worker.once('error', onError);
+      worker.on('message', onMessage);
     });
   const first = await next();
   if (first.type === 'error') {
