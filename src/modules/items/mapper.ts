@@ -1,5 +1,6 @@
 import type { Item } from './schemas.ts';
-import type { ItemRow } from './table.ts';
+import type { NewItem } from './statements.ts';
+import { itemDefaults, type ItemRow, type ItemStatus } from './table.ts';
 
 export function toItem(row: ItemRow): Item {
   return {
@@ -10,5 +11,15 @@ export function toItem(row: ItemRow): Item {
     score: row.score,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** A request's fields with the contract's defaults filled in (prepared and bulk inserts send every column). */
+export function withDefaults(name: string, fields: { description?: string | undefined; status?: ItemStatus | undefined; score?: number | undefined }): NewItem {
+  return {
+    name,
+    description: fields.description ?? itemDefaults.description,
+    status: fields.status ?? itemDefaults.status,
+    score: fields.score ?? itemDefaults.score,
   };
 }

@@ -1,31 +1,26 @@
-/** Items HTTP routes: thin handlers over the service; schemas give validation and OpenAPI. */
+/**
+ * Items HTTP routes under /api/items: thin handlers over the service; schemas give
+ * validation, fast serialisation and OpenAPI. Static paths (/count, /bulk, …) win over
+ * `/:id` in Fastify's router whatever the registration order.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../app/errors.ts';
 import type { Database } from '../../db/client.ts';
-import { requireUser } from '../accounts/guards.ts';
-import { CreateItem, Item, ItemId } from './schemas.ts';
-import * as service from './service.ts';
+import { bulkRoutes } from './routes-bulk.ts';
+import { crudRoutes } from './routes-crud.ts';
+import { queryRoutes } from './routes-queries.ts';
+import { streamRoutes } from './routes-stream.ts';
+import { createItemStore } from './service.ts';
 
-export const itemsRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = async (app, { database }) => {
-  const { db } = database;
+export interface ItemsRoutesOptions {
+  database: Database;
+  /** Body limit of POST /api/items/bulk in bytes (config BULK_BODY_LIMIT). Default 16 MiB. */
+  bulkBodyLimit?: number;
+}
 
-  app.get('/:id', {
-    schema: { tags: ['items'], summary: 'Get an item (aget)', params: ItemId, response: { 200: Item, ...errorResponses(400, 404) } },
-    handler: async (request) => service.getItem(db, request.params.id),
-  });
-
-  app.post('/', {
-    preHandler: requireUser,
-    schema: {
-      tags: ['items'],
-      summary: 'Create an item (acreate)',
-      security: [{ bearer: [] }, { session: [] }],
-      body: CreateItem,
-      response: { 201: Item, ...errorResponses(400, 401, 409, 413, 415) },
-    },
-    handler: async (request, reply) => {
-      const item = await service.createItem(db, request.body);
-      return reply.code(201).header('location', `/api/items/${item.id}`).send(item);
-    },
-  });
+export const itemsRoutes: FastifyPluginAsyncTypebox<ItemsRoutesOptions> = async (app, opts) => {
+  const store = createItemStore(opts.database);
+  await app.register(queryRoutes, { store });
+  await app.register(bulkRoutes, { store, bodyLimit: opts.bulkBodyLimit ?? 16 * 1024 * 1024 });
+  await app.register(streamRoutes, { database: opts.database });
+  await app.register(crudRoutes, { store });
 };

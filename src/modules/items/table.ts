@@ -5,14 +5,17 @@ import { app } from '../../db/pg-schema.ts';
 export const itemStatus = ['active', 'inactive'] as const;
 export type ItemStatus = (typeof itemStatus)[number];
 
+/** The contract's defaults; the column defaults below and every insert path use these. */
+export const itemDefaults = { description: '', status: 'active', score: 0 } as const satisfies Record<string, unknown>;
+
 export const items = app.table(
   'items',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
     name: varchar('name', { length: 200 }).notNull().unique('items_name_key'),
-    description: text('description').notNull().default(''),
-    status: text('status', { enum: itemStatus }).notNull().default('active'),
-    score: doublePrecision('score').notNull().default(0),
+    description: text('description').notNull().default(itemDefaults.description),
+    status: text('status', { enum: itemStatus }).notNull().default(itemDefaults.status),
+    score: doublePrecision('score').notNull().default(itemDefaults.score),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

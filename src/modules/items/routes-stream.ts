@@ -1,0 +1,26 @@
+/** GET /api/items/stream: every matching item as NDJSON, streamed with back-pressure. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '../../app/errors.ts';
+import type { Database } from '../../db/client.ts';
+import { Item, StatusFilter } from './schemas.ts';
+import { openItemStream } from './stream.ts';
+
+export const streamRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = async (app, { database }) => {
+  app.get('/stream', {
+    schema: {
+      tags: ['items'],
+      summary: 'Every item, one JSON object per line, by id (aiterator)',
+      description: 'Memory stays flat however many rows: rows are read in batches and written as the client reads.',
+      querystring: StatusFilter,
+      response: {
+        200: { description: 'One Item per line', content: { 'application/x-ndjson': { schema: Item } } },
+        ...errorResponses(400, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const stream = await openItemStream(database, request.query.status);
+      // The 200 schema describes each line for OpenAPI; the body itself is a stream, not an Item.
+      return reply.type('application/x-ndjson').send(stream as never);
+    },
+  });
+};

@@ -1,0 +1,35 @@
+/** Shapes of the bulk endpoints (abulk_create, abulk_update). */
+import { Type, type Static } from 'typebox';
+import { CreateItem, Description, ItemStatus, Score } from './schemas.ts';
+
+export const MAX_BULK = 10_000;
+
+export const BulkCreate = Type.Array(CreateItem, { minItems: 1, maxItems: MAX_BULK });
+export type BulkCreate = Static<typeof BulkCreate>;
+
+export const BulkCreated = Type.Object({
+  created: Type.Integer(),
+  ids: Type.Array(Type.Integer(), { description: 'In the order of the request' }),
+});
+export type BulkCreated = Static<typeof BulkCreated>;
+
+export const BulkUpdate = Type.Object(
+  {
+    ids: Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { minItems: 1, maxItems: MAX_BULK }),
+    set: Type.Object(
+      { status: Type.Optional(ItemStatus), score: Type.Optional(Score), description: Type.Optional(Description) },
+      { additionalProperties: false },
+    ),
+    append_description: Type.Optional(
+      Type.String({
+        maxLength: 10_000,
+        description: 'Appended to each description in SQL (the seed\'s F(\'description\') + \' updated\'); after `set.description` when both are given',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BulkUpdate = Static<typeof BulkUpdate>;
+
+export const BulkUpdated = Type.Object({ updated: Type.Integer() });
+export type BulkUpdated = Static<typeof BulkUpdated>;
