@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
 import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
 import { itemsRoutes } from '../modules/items/routes.ts';
+import { dashboardRoutes } from '../modules/dashboard/routes.ts';
 import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
 import { registerMiddleware } from './middleware.ts';
@@ -48,5 +49,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes, { database: deps.database, probes: deps.readiness ?? [] });
   await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database });
+  if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
   return app;
 }

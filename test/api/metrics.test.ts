@@ -60,7 +60,7 @@ describe('GET /metrics', () => {
     monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'RETRY', at: at(10), retries: 1 });
     monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'STARTED', at: at(20), retries: 1 });
     monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'FAILURE', at: at(40), retries: 1 });
-    monitor.counts = { default: { waiting: 7, active: 2, delayed: 1, failed: 3, completed: 40 } };
+    monitor.counts = [{ queue: 'default', waiting: 7, active: 2, delayed: 1, prioritized: 0, failed: 3, completed: 40, paused: false }];
     const now = new Date();
     monitor.workers = [
       { id: 'w1', host: 'h', pid: 1, queues: ['default'], concurrency: 4, active: 1, processed: 9, failed: 1, memoryBytes: 1, startedAt: now, lastSeen: now, online: true },

@@ -2,14 +2,15 @@
  * A stand-in for the task engine's monitor API, for tests of the monitor's own logic
  * (metrics mapping, dashboard rendering). Every call not set up here fails loudly.
  */
-import type { MinuteStats, QueueCounts, TaskMonitor, TaskPage, TaskQuery } from '../../src/modules/dashboard/source.ts';
+import type { ListTasksQuery, QueueCounts, TaskMonitor, TaskPage, TaskStatsMinute } from '../../src/modules/dashboard/source.ts';
 import type { TaskEvent, TaskRecord, WorkerInfo } from '../../src/tasks/types.ts';
 
 export interface FakeMonitor extends TaskMonitor {
   emit(event: TaskEvent): void;
   readonly tasks: Map<string, TaskRecord>;
   workers: WorkerInfo[];
-  counts: Record<string, QueueCounts>;
+  counts: QueueCounts[];
+  stats: TaskStatsMinute[];
   readonly listeners: Set<(e: TaskEvent) => void>;
 }
 
@@ -20,15 +21,16 @@ export function fakeMonitor(): FakeMonitor {
     tasks,
     listeners,
     workers: [],
-    counts: {},
+    counts: [],
+    stats: [],
     emit: (event) => listeners.forEach((l) => l(event)),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async listTasks(q: TaskQuery): Promise<TaskPage> {
+    async listTasks(q: ListTasksQuery): Promise<TaskPage> {
       const all = [...tasks.values()].filter((t) => (!q.state || t.state === q.state) && (!q.name || t.name === q.name));
-      return { data: all.slice(0, q.limit), next: null };
+      return { data: all.slice(0, q.limit ?? 50), next: null };
     },
     async getTask(id) {
       return tasks.get(id);
@@ -51,8 +53,8 @@ export function fakeMonitor(): FakeMonitor {
     async queueCounts() {
       return monitor.counts;
     },
-    async history(): Promise<MinuteStats[]> {
-      return [];
+    async history() {
+      return monitor.stats;
     },
   };
   return monitor;

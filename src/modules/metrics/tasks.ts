@@ -10,6 +10,7 @@ import type { QueueCounts, TaskMonitor } from '../dashboard/source.ts';
 /** Tasks whose start we remember to time them; old entries fall out first. */
 const MAX_TRACKED = 50_000;
 const COLLECT_TIMEOUT_MS = 2_000;
+const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -21,7 +22,7 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
 
 interface EngineSnapshot {
   readonly ok: boolean;
-  readonly counts?: Readonly<Record<string, QueueCounts>>;
+  readonly counts?: readonly QueueCounts[];
   readonly workers?: readonly WorkerInfo[];
 }
 
@@ -79,8 +80,8 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [queue, byState] of Object.entries((await snapshot()).counts ?? {})) {
-        for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
+      for (const c of (await snapshot()).counts ?? []) {
+        for (const state of QUEUE_STATES) this.set({ queue: c.queue, state }, c[state]);
       }
     },
   });

@@ -1,0 +1,68 @@
+/** Engine records → the dashboard API's JSON shapes (snake_case, ISO times, like the public API). */
+import type { QueueCounts, TaskRecord, TaskStatsMinute, WorkerInfo } from '../../tasks/types.ts';
+import type { MinuteJson, MonitorQueue, MonitorTask, MonitorWorker } from './schemas.ts';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function toMonitorTask(t: TaskRecord): MonitorTask {
+  const ran = t.startedAt != null || t.finishedAt != null;
+  return {
+    task_id: t.id,
+    name: t.name,
+    queue: t.queue,
+    state: t.state,
+    args: t.args ?? null,
+    ...(t.result !== undefined ? { result: t.result } : {}),
+    ...(t.error !== undefined ? { error: t.error } : {}),
+    ...(t.traceback ? { traceback: t.traceback } : {}),
+    retries: t.retries,
+    attempts: ran ? t.retries + 1 : t.retries,
+    created_at: t.createdAt.toISOString(),
+    started_at: iso(t.startedAt),
+    finished_at: iso(t.finishedAt),
+    runtime_ms: t.runtimeMs ?? null,
+  };
+}
+
+export function toMonitorWorker(w: WorkerInfo, now = Date.now()): MonitorWorker {
+  return {
+    id: w.id,
+    host: w.host,
+    pid: w.pid,
+    queues: [...w.queues],
+    concurrency: w.concurrency,
+    active: w.active,
+    processed: w.processed,
+    failed: w.failed,
+    memory_bytes: w.memoryBytes,
+    started_at: w.startedAt.toISOString(),
+    last_seen: w.lastSeen.toISOString(),
+    uptime_s: Math.max(0, Math.round(((w.online ? now : w.lastSeen.getTime()) - w.startedAt.getTime()) / 1000)),
+    online: w.online,
+  };
+}
+
+export function toMonitorQueue(q: QueueCounts): MonitorQueue {
+  return {
+    queue: q.queue,
+    waiting: q.waiting,
+    active: q.active,
+    delayed: q.delayed,
+    prioritized: q.prioritized,
+    completed: q.completed,
+    failed: q.failed,
+    paused: q.paused,
+  };
+}
+
+export function toMinuteJson(m: TaskStatsMinute): MinuteJson {
+  return {
+    minute: m.minute.toISOString(),
+    succeeded: m.succeeded,
+    failed: m.failed,
+    retried: m.retried,
+    p50_ms: m.p50Ms,
+    p95_ms: m.p95Ms,
+    p99_ms: m.p99Ms,
+  };
+}

@@ -1,0 +1,100 @@
+/** JSON shapes of the dashboard API (/dashboard/api): one declaration for types, validation and OpenAPI. */
+import { Type, type Static } from 'typebox';
+
+const Time = Type.String({ format: 'date-time' });
+const MaybeTime = Type.Union([Time, Type.Null()]);
+
+export const TaskStateSchema = Type.Union([
+  Type.Literal('PENDING'),
+  Type.Literal('STARTED'),
+  Type.Literal('RETRY'),
+  Type.Literal('SUCCESS'),
+  Type.Literal('FAILURE'),
+  Type.Literal('REVOKED'),
+]);
+
+export const MonitorTask = Type.Object(
+  {
+    task_id: Type.String(),
+    name: Type.String(),
+    queue: Type.String(),
+    state: TaskStateSchema,
+    args: Type.Unknown(),
+    result: Type.Optional(Type.Unknown()),
+    error: Type.Optional(Type.String()),
+    traceback: Type.Optional(Type.String()),
+    retries: Type.Integer(),
+    attempts: Type.Integer({ description: 'Runs so far (retries + the first run), 0 while never started' }),
+    created_at: Time,
+    started_at: MaybeTime,
+    finished_at: MaybeTime,
+    runtime_ms: Type.Union([Type.Number(), Type.Null()]),
+  },
+  { description: 'A task as the monitor shows it' },
+);
+export type MonitorTask = Static<typeof MonitorTask>;
+
+export const TaskList = Type.Object({ data: Type.Array(MonitorTask), next: Type.Union([Type.String(), Type.Null()]) });
+
+export const MonitorWorker = Type.Object({
+  id: Type.String(),
+  host: Type.String(),
+  pid: Type.Integer(),
+  queues: Type.Array(Type.String()),
+  concurrency: Type.Integer(),
+  active: Type.Integer(),
+  processed: Type.Integer(),
+  failed: Type.Integer(),
+  memory_bytes: Type.Integer(),
+  started_at: Time,
+  last_seen: Time,
+  uptime_s: Type.Integer(),
+  online: Type.Boolean(),
+});
+export type MonitorWorker = Static<typeof MonitorWorker>;
+
+export const MonitorQueue = Type.Object({
+  queue: Type.String(),
+  waiting: Type.Integer(),
+  active: Type.Integer(),
+  delayed: Type.Integer(),
+  prioritized: Type.Integer(),
+  completed: Type.Integer(),
+  failed: Type.Integer(),
+  paused: Type.Boolean(),
+});
+export type MonitorQueue = Static<typeof MonitorQueue>;
+
+export const MinuteJson = Type.Object({
+  minute: Time,
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+  retried: Type.Integer(),
+  p50_ms: Type.Union([Type.Number(), Type.Null()]),
+  p95_ms: Type.Union([Type.Number(), Type.Null()]),
+  p99_ms: Type.Union([Type.Number(), Type.Null()]),
+});
+export type MinuteJson = Static<typeof MinuteJson>;
+
+export const Overview = Type.Object({
+  history: Type.Array(MinuteJson),
+  queues: Type.Array(MonitorQueue),
+  workers: Type.Array(MonitorWorker),
+  user: Type.Object({ username: Type.String() }),
+  bull_board: Type.Boolean({ description: 'Queue administration is mounted at /dashboard/queues' }),
+});
+
+export const TaskListQuery = Type.Object(
+  {
+    state: Type.Optional(TaskStateSchema),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    search: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Id, name or argument text' })),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
+    after: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type TaskListQuery = Static<typeof TaskListQuery>;
+
+export const TaskIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+export type TaskIdParams = Static<typeof TaskIdParams>;
