@@ -7,6 +7,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
+import { accountsRoutes } from '../modules/accounts/routes.ts';
+import { externalRoutes } from '../modules/external/routes.ts';
+import { filesRoutes } from '../modules/files/routes.ts';
 import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
 import { itemsRoutes } from '../modules/items/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
@@ -15,6 +18,7 @@ import { registerMetrics } from '../modules/metrics/routes.ts';
 import { registerMiddleware } from './middleware.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 
 export interface AppDeps {
   readonly database: Database;
@@ -43,12 +47,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // JSON only: any other body is answered 415 by the error handler.
   app.removeContentTypeParser(['text/plain']);
 
+  // Before the middleware, so even a response the middleware cuts short carries the headers.
+  await registerSecurityHeaders(app);
   registerMiddleware(app, config, deps);
   registerMetrics(app, { monitor: deps.monitor });
   await registerOpenApi(app);
 
   await app.register(healthRoutes, { database: deps.database, probes: deps.readiness ?? [] });
   await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database });
+  await app.register(accountsRoutes, { prefix: '/api/auth', database: deps.database, config });
+  await app.register(externalRoutes, { prefix: '/api', config });
+  await app.register(filesRoutes, { prefix: '/api', config });
   if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
   return app;
 }

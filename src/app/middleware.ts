@@ -2,7 +2,8 @@
  * The middleware, in order — Django's MIDDLEWARE list. Each entry wraps every request:
  *   1. request id      — `x-request-id` in, out and in every log line
  *   2. access log      — one line per request: method, route, status, duration
- *   3. authentication  — `request.user` from the session cookie or Bearer token, else anonymous
+ *   3. authentication  — `request.user` from the session cookie or Bearer token, else anonymous;
+ *                        cookie-authenticated writes must carry the CSRF token
  *   4. error handler   — every failure rendered as the contract's error body
  */
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +17,6 @@ import { requestId } from './middleware/request-id.ts';
 export function registerMiddleware(app: FastifyInstance, config: Config, deps: { database: Database }): void {
   requestId(app);
   accessLog(app);
-  authentication(app, deps);
+  authentication(app, config, deps);
   errorHandler(app, { debug: config.DEBUG });
 }

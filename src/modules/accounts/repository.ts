@@ -1,6 +1,6 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { apiTokens, users, type UserRow } from './table.ts';
+import { apiTokens, sessions, users, type UserRow } from './table.ts';
 
 export async function insertUser(db: Db, input: { username: string; passwordHash: string; isStaff: boolean }): Promise<UserRow> {
   const [row] = await db.insert(users).values(input).returning();
@@ -40,5 +40,38 @@ export async function findUserByTokenHash(db: Db, tokenHash: string): Promise<Us
 export async function revokeToken(db: Db, prefixOrId: string | number): Promise<number> {
   const where = typeof prefixOrId === 'number' ? eq(apiTokens.id, prefixOrId) : eq(apiTokens.prefix, prefixOrId);
   const rows = await db.update(apiTokens).set({ revokedAt: new Date() }).where(and(where, isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
+  return rows.length;
+}
+
+/** After a successful login: stamp last_login_at and, when the hash was upgraded, store the new one. */
+export async function recordLogin(db: Db, id: number, newPasswordHash?: string): Promise<UserRow> {
+  const [row] = await db
+    .update(users)
+    .set({ lastLoginAt: new Date(), ...(newPasswordHash ? { passwordHash: newPasswordHash } : {}) })
+    .where(eq(users.id, id))
+    .returning();
+  return row!;
+}
+
+export async function insertSession(db: Db, input: { idHash: string; userId: number; expiresAt: Date }): Promise<void> {
+  await db.insert(sessions).values(input);
+}
+
+export async function findUserBySessionHash(db: Db, idHash: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select({ user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, sql`now()`)))
+    .limit(1);
+  return row?.user;
+}
+
+export async function deleteSession(db: Db, idHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.idHash, idHash));
+}
+
+export async function deleteExpiredSessions(db: Db): Promise<number> {
+  const rows = await db.delete(sessions).where(lte(sessions.expiresAt, sql`now()`)).returning({ idHash: sessions.idHash });
   return rows.length;
 }

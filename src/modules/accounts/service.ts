@@ -1,7 +1,7 @@
 /** Users and API tokens: the logic behind the CLI verbs and the authentication middleware. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
-import { hashPassword } from './passwords.ts';
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import * as repo from './repository.ts';
 import type { AuthenticatedUser } from './user.ts';
 import type { UserRow } from './table.ts';
@@ -37,4 +37,25 @@ export async function authenticateToken(db: Db, token: string): Promise<Authenti
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   const row = await repo.findUserByTokenHash(db, hashToken(token));
   return row ? toAuthenticated(row, 'token') : null;
+}
+
+/**
+ * Check a username and password. An unknown username costs the same scrypt work as a wrong
+ * password (against dummyHash) and returns the same null, so neither answer nor timing tells
+ * which usernames exist. A hash with outdated parameters is upgraded on success.
+ */
+export async function verifyCredentials(db: Db, username: string, password: string): Promise<UserRow | null> {
+  const row = await repo.findUserByUsername(db, username);
+  if (!row) {
+    await verifyPassword(password, await dummyHash());
+    return null;
+  }
+  if (!(await verifyPassword(password, row.passwordHash))) return null;
+  const upgraded = needsRehash(row.passwordHash) ? await hashPassword(password) : undefined;
+  return repo.recordLogin(db, row.id, upgraded);
+}
+
+/** Revoke live tokens by their printed prefix (e.g. `cvt_AbCdEfGh`); returns how many were revoked. */
+export async function revokeTokens(db: Db, prefix: string): Promise<number> {
+  return repo.revokeToken(db, prefix);
 }
