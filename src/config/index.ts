@@ -51,9 +51,6 @@ export const EnvSchema = Type.Object({
   SESSION_MAX_AGE: Int(14 * 24 * 3600, 60, 'Seconds a login session lasts (the cookie and the database row)'),
   LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
   LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
-  SESSION_MAX_AGE: Int(14 * 24 * 3600, 60, 'Seconds a login session lasts (the cookie and the database row)'),
-  LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
-  LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
   OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
