@@ -8,6 +8,11 @@ import type { UserRow } from './table.ts';
 
 export const TOKEN_PREFIX = 'cvt_';
 
+/** A request the caller can fix (bad username, short password, unknown user): the CLI prints it as is. */
+export class AccountError extends Error {
+  override name = 'AccountError';
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -18,16 +23,16 @@ export function toAuthenticated(row: UserRow, via: AuthenticatedUser['via']): Au
 
 export async function createUser(db: Db, input: { username: string; password: string; isStaff?: boolean }): Promise<UserRow> {
   if (!/^[\w.@+-]{1,150}$/.test(input.username)) {
-    throw new Error('username must be 1..150 characters of letters, digits and @.+-_');
+    throw new AccountError('username must be 1..150 characters of letters, digits and @.+-_');
   }
-  if (input.password.length < 8) throw new Error('password must be at least 8 characters');
+  if (input.password.length < 8) throw new AccountError('password must be at least 8 characters');
   return repo.insertUser(db, { username: input.username, passwordHash: await hashPassword(input.password), isStaff: input.isStaff ?? false });
 }
 
 /** Create an API token for a user; the returned token is the only copy (only its hash is stored). */
 export async function createToken(db: Db, username: string, name = ''): Promise<{ token: string; id: number }> {
   const user = await repo.findUserByUsername(db, username);
-  if (!user) throw new Error(`no user named ${JSON.stringify(username)}`);
+  if (!user) throw new AccountError(`no user named ${JSON.stringify(username)}`);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const { id } = await repo.insertToken(db, { userId: user.id, name, tokenHash: hashToken(token), prefix: token.slice(0, 12) });
   return { token, id };
