@@ -1,0 +1,211 @@
+/**
+ * The security baseline, each check able to fail without its protection: writes closed to
+ * anonymous callers (every write route the app has), staff-only pages, CSRF on cookie
+ * sessions, Secure cookies behind a trusted proxy, security headers and CSP, body limits,
+ * JSON only, and no secret in the logs.
+ */
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app/build-app.ts';
+import { redactPaths } from '../../src/app/logger.ts';
+import { registerMiddleware } from '../../src/app/middleware.ts';
+import { requireStaff } from '../../src/modules/accounts/guards.ts';
+import { createToken } from '../../src/modules/accounts/service.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { login, makeUser, PASSWORD } from '../helpers/auth.ts';
+import { fillParams, listRoutes, WRITE_METHODS } from '../helpers/routes.ts';
+
+let t: TestApp;
+beforeAll(async () => { t = await createTestApp(); });
+afterAll(async () => { await t?.close(); });
+
+const bearer = async (username: string) => ({ authorization: `Bearer ${(await createToken(t.data.database.db, username)).token}` });
+
+describe('writes need a user', () => {
+  it('answers 401 to an anonymous call of every write route under /api (login and logout aside)', async () => {
+    const writes = listRoutes(t.app).filter((r) => WRITE_METHODS.has(r.method) && r.url.startsWith('/api/') && !/^\/api\/auth\/(login|logout)$/.test(r.url));
+    // The seed's write routes must be among them, or the route listing itself is broken.
+    expect(writes.map((r) => `${r.method} ${r.url}`)).toContain('POST /api/items');
+    for (const route of writes) {
+      for (const body of [{}, { name: 'x' }]) {
+        const res = await t.app.inject({ method: route.method, url: fillParams(route.url, '1'), payload: body });
+        expect(res.statusCode, `${route.method} ${route.url}`).toBe(401);
+        expect(res.json().error.code).toBe('unauthenticated');
+      }
+    }
+  });
+
+  it('answers 401, not 413/415/400, before reading an anonymous body', async () => {
+    const huge = await t.app.inject({ method: 'POST', url: '/api/items', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(t.config.BODY_LIMIT + 10) });
+    expect(huge.statusCode).toBe(401);
+    const text = await t.app.inject({ method: 'POST', url: '/api/items', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(text.statusCode).toBe(401);
+  });
+});
+
+describe('staff only', () => {
+  it('GET /dashboard answers 403 to a signed-in non-staff user (when the dashboard is mounted)', async (ctx) => {
+    if (!t.app.hasRoute({ method: 'GET', url: '/dashboard' })) return ctx.skip();
+    const user = await makeUser(t);
+    expect((await t.app.inject({ url: '/dashboard', headers: await bearer(user.username) })).statusCode).toBe(403);
+  });
+
+  it('requireStaff: 401 anonymous, 403 non-staff, 200 staff, behind the real middleware', async () => {
+    const app = Fastify();
+    registerMiddleware(app, t.config, { database: t.data.database });
+    app.get('/staff-only', { preHandler: requireStaff }, async () => ({ ok: true }));
+    await app.ready();
+    const staff = await makeUser(t, { staff: true });
+    const plain = await makeUser(t);
+    expect((await app.inject({ url: '/staff-only' })).statusCode).toBe(401);
+    const forbidden = await app.inject({ url: '/staff-only', headers: await bearer(plain.username) });
+    expect([forbidden.statusCode, forbidden.json().error.code]).toEqual([403, 'forbidden']);
+    expect((await app.inject({ url: '/staff-only', headers: await bearer(staff.username) })).statusCode).toBe(200);
+    await app.close();
+  });
+});
+
+describe('CSRF', () => {
+  const item = () => ({ name: `csrf-${Date.now()}-${Math.random()}` });
+
+  it('refuses a cookie-authenticated write without the token, or with another session\'s token', async () => {
+    const user = await makeUser(t);
+    const mine = await login(t, user);
+    const other = await login(t, await makeUser(t));
+    const none = await t.app.inject({ method: 'POST', url: '/api/items', headers: mine.cookie, payload: item() });
+    expect([none.statusCode, none.json().error.code]).toEqual([403, 'forbidden']);
+    const foreign = await t.app.inject({ method: 'POST', url: '/api/items', headers: { ...mine.cookie, 'x-csrf-token': other.csrf }, payload: item() });
+    expect(foreign.statusCode).toBe(403);
+    const garbage = await t.app.inject({ method: 'POST', url: '/api/items', headers: { ...mine.cookie, 'x-csrf-token': 'x' }, payload: item() });
+    expect(garbage.statusCode).toBe(403);
+  });
+
+  it('accepts a cookie-authenticated write with its token', async () => {
+    const s = await login(t, await makeUser(t));
+    const res = await t.app.inject({ method: 'POST', url: '/api/items', headers: s.headers, payload: item() });
+    expect(res.statusCode).toBe(201);
+  });
+
+  it('exempts token-authenticated calls', async () => {
+    const user = await makeUser(t);
+    const res = await t.app.inject({ method: 'POST', url: '/api/items', headers: await bearer(user.username), payload: item() });
+    expect(res.statusCode).toBe(201);
+  });
+
+  it('protects logout too: a cross-site logout leaves the session alive', async () => {
+    const s = await login(t, await makeUser(t));
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: s.cookie })).statusCode).toBe(403);
+    expect((await t.app.inject({ url: '/api/auth/me', headers: s.cookie })).json().user).not.toBeNull();
+  });
+});
+
+describe('cookies behind a proxy', () => {
+  it('marks cookies Secure only when X-Forwarded-Proto is https and the proxy is trusted', async () => {
+    const user = await makeUser(t);
+    const payload = { username: user.username, password: PASSWORD };
+    const forwarded = { 'x-forwarded-proto': 'https' };
+    const untrusted = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: forwarded, payload });
+    expect(String(untrusted.headers['set-cookie'])).not.toMatch(/Secure/);
+
+    const proxied = await buildApp({ ...t.config, TRUST_PROXY: true }, { database: t.data.database, logger: pino({ level: 'silent' }) });
+    const tls = await proxied.inject({ method: 'POST', url: '/api/auth/login', headers: forwarded, payload });
+    const cookies = [tls.headers['set-cookie']].flat() as string[];
+    expect(cookies).toHaveLength(2);
+    for (const c of cookies) expect(c).toMatch(/; Secure/);
+    const plain = await proxied.inject({ method: 'POST', url: '/api/auth/login', headers: { 'x-forwarded-proto': 'http' }, payload });
+    expect(String(plain.headers['set-cookie'])).not.toMatch(/Secure/);
+    await proxied.close();
+  });
+});
+
+describe('security headers', () => {
+  it('sends a strict same-origin CSP and helmet\'s headers on answers, errors and 404s alike', async () => {
+    for (const req of [{ url: '/api/auth/me' }, { url: '/nope' }, { method: 'POST' as const, url: '/api/items', payload: {} }]) {
+      const res = await t.app.inject(req);
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp, req.url).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("style-src 'self'");
+      expect(csp).toContain("img-src 'self' data:");
+      expect(csp).toContain("connect-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).not.toContain('upgrade-insecure-requests');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+    }
+  });
+
+  it('keeps /docs working with local assets only', async () => {
+    const page = await t.app.inject({ url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    // swagger-ui's own CSP replaces ours on its pages: scripts from 'self' only, no inline code.
+    expect(String(page.headers['content-security-policy'])).toMatch(/script-src 'self'/);
+    expect(String(page.headers['content-security-policy'])).not.toContain('unsafe-inline');
+    const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(2);
+    for (const src of assets) {
+      expect(src, 'no asset from the internet').not.toMatch(/^(https?:)?\/\//);
+      expect((await t.app.inject({ url: new URL(src, 'http://x/docs/').pathname })).statusCode, src).toBe(200);
+    }
+    const bundle = await t.app.inject({ url: '/docs/static/swagger-ui-bundle.js' });
+    expect(bundle.statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/docs/json' })).statusCode).toBe(200);
+  });
+});
+
+describe('bodies', () => {
+  it('answers 413 over BODY_LIMIT and 415 for anything but JSON', async () => {
+    const user = await makeUser(t);
+    const headers = await bearer(user.username);
+    const big = await t.app.inject({ method: 'POST', url: '/api/items', headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x', description: 'y'.repeat(t.config.BODY_LIMIT) }) });
+    expect([big.statusCode, big.json().error.code]).toEqual([413, 'payload_too_large']);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/items', headers: { ...headers, 'content-type': type }, payload: 'name=x' });
+      expect([res.statusCode, res.json().error.code], type).toEqual([415, 'unsupported_media_type']);
+    }
+    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=a&password=b' });
+    expect(login.statusCode).toBe(415);
+    const bigLogin = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'a', password: 'p'.repeat(t.config.BODY_LIMIT) }) });
+    expect(bigLogin.statusCode).toBe(413);
+  });
+});
+
+describe('logs', () => {
+  function capture() {
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+    const logger = pino({ level: 'trace', redact: { paths: redactPaths, censor: '[redacted]' } }, stream);
+    return { logger, text: () => lines.join('') };
+  }
+
+  it('scrubs passwords, tokens and cookies from what the logger is handed', () => {
+    const { logger, text } = capture();
+    logger.info({ req: { headers: { authorization: 'Bearer cvt_SECRET1', cookie: 'conveyor_session=SECRET2' } }, password: 'SECRET3', token: 'SECRET4' }, 'x');
+    logger.info({ body: { password: 'SECRET5', token: 'SECRET6' }, headers: { authorization: 'SECRET7', cookie: 'SECRET8' } }, 'y');
+    expect(text()).not.toMatch(/SECRET\d/);
+    expect(text()).toContain('[redacted]');
+  });
+
+  it('writes no password, token, session id or CSRF token during real requests, failures included', async () => {
+    const { logger, text } = capture();
+    const app = await buildApp({ ...t.config, LOG_LEVEL: 'trace' }, { database: t.data.database, logger });
+    const user = await makeUser(t);
+    const { token } = await createToken(t.data.database.db, user.username);
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: PASSWORD } });
+    const session = /conveyor_session=([^;]+)/.exec(String(res.headers['set-cookie']))![1]!;
+    const csrf = res.json().csrf_token as string;
+    await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: `${PASSWORD}-wrong` } });
+    await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } });
+    await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${token}x` } });
+    await app.inject({ method: 'POST', url: '/api/items', headers: { cookie: `conveyor_session=${session}` }, payload: { name: 'x' } });
+    await app.inject({ method: 'POST', url: '/api/items', headers: { cookie: `conveyor_session=${session}`, 'x-csrf-token': csrf }, payload: { name: `log-${Date.now()}` } });
+    await app.close();
+    const out = text();
+    expect(out).toContain('"request"'); // the access log did write
+    for (const secret of [PASSWORD, token, session, csrf]) expect(out).not.toContain(secret);
+  });
+});
