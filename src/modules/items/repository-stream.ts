@@ -1,41 +1,60 @@
 /**
- * The stream's SQL. PostgreSQL renders each item as its JSON line (`row_to_json`), so the
- * Node process only forwards text: the serialisation runs in C on the database's core
- * instead of in JavaScript on the one serving HTTP. Keys and formats match `toItem`
- * (timestamps as `toISOString()` writes them: UTC, milliseconds, `Z`).
+ * The stream's SQL. Drizzle has no streaming for pg, so the builder writes the query and
+ * these functions run it on a raw pg client, every column as the text PostgreSQL sent
+ * (`TextRow`): `toJsonLine` turns that into the item's JSON without parsing numbers or
+ * dates first. Measured over 1,000,000 rows, PostgreSQL spends ~0.1 s producing these
+ * columns against ~2.5 s for `row_to_json` with formatted timestamps.
  */
-import { asc, gt, sql, type AnyColumn } from 'drizzle-orm';
+import { and, asc, gt, sql, type AnyColumn } from 'drizzle-orm';
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import type { Executor } from './repository.ts';
 import { whereStatus } from './repository.ts';
 import { items, type ItemStatus } from './table.ts';
 
-const iso = (c: AnyColumn) => sql<string>`to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const line = sql<string>`row_to_json(${sql.identifier('t')})::text`;
+/** id, name, description, status, score, created_at, updated_at — as PostgreSQL's text. */
+export type TextRow = [string, string, string, string, string, string, string];
 
-function itemRecords(db: Executor, status: ItemStatus | undefined) {
+// Every column as its text: a parser per type would only be undone by the JSON writer.
+const asText = { getTypeParser: () => (value: string) => value };
+
+// `at time zone 'UTC'` gives a timestamp without zone, printed as UTC whatever the session's TimeZone.
+const utc = (c: AnyColumn) => sql<string>`${c} at time zone 'UTC'`;
+
+function selectTextRows(db: Executor, status: ItemStatus | undefined, after?: number) {
   return db
     .select({
-      id: items.id,
-      name: items.name,
-      description: items.description,
-      status: items.status,
-      score: items.score,
-      created_at: iso(items.createdAt).as('created_at'),
-      updated_at: iso(items.updatedAt).as('updated_at'),
+      id: items.id, name: items.name, description: items.description, status: items.status, score: items.score,
+      created_at: utc(items.createdAt), updated_at: utc(items.updatedAt),
     })
     .from(items)
-    .where(whereStatus(status))
-    .as('t');
+    .where(and(whereStatus(status), after === undefined ? undefined : gt(items.id, after)))
+    .orderBy(asc(items.id));
 }
 
-/** SQL text and parameters for a server-side cursor over every matching item, as JSON lines, by id. */
-export function jsonLinesQuery(db: Executor, status: ItemStatus | undefined): { sql: string; params: unknown[] } {
-  const t = itemRecords(db, status);
-  return db.select({ line }).from(t).orderBy(asc(t.id)).toSQL();
+/**
+ * Opens the cursor's transaction. Without statistics (right after a bulk load, before
+ * autovacuum's analyze) the planner prefers a full sort for `ORDER BY id` with no LIMIT:
+ * the first row would wait for the whole table to be sorted, spilled to disk.
+ * `enable_sort = off` makes it walk the id index instead; JIT would only delay the first row.
+ */
+export async function beginCursorTransaction(client: pg.PoolClient): Promise<void> {
+  await client.query('begin read only; set local enable_sort = off; set local jit = off');
 }
 
-/** One keyset batch of JSON lines: the next `limit` items with an id above `after`. */
-export function jsonLinesAfter(db: Executor, status: ItemStatus | undefined, after: number, limit: number): Promise<{ id: number; line: string }[]> {
-  const t = itemRecords(db, status);
-  return db.select({ id: t.id, line }).from(t).where(gt(t.id, after)).orderBy(asc(t.id)).limit(limit);
+export async function endCursorTransaction(client: pg.PoolClient): Promise<void> {
+  await client.query('commit');
+}
+
+/** A server-side cursor (a portal read in batches) over every matching item, by id. */
+export function openItemCursor(client: pg.PoolClient, db: Executor, status: ItemStatus | undefined): Cursor<TextRow> {
+  const q = selectTextRows(db, status).toSQL();
+  return client.query(new Cursor<TextRow>(q.sql, q.params, { rowMode: 'array', types: asText }));
+}
+
+/** One keyset batch: the next `limit` matching items with an id above `after`. */
+export async function itemRowsAfter(pool: pg.Pool, db: Executor, status: ItemStatus | undefined, after: number, limit: number): Promise<TextRow[]> {
+  const q = selectTextRows(db, status, after).limit(limit).toSQL();
+  const result = await pool.query<TextRow>({ text: q.sql, values: q.params, rowMode: 'array', types: asText });
+  return result.rows;
 }
