@@ -8,6 +8,7 @@ import { CommandError, type CommandDef } from './commands/command.ts';
 const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
   serve: () => import('./commands/serve.ts'),
   migrate: () => import('./commands/migrate.ts'),
+  seed: () => import('./commands/seed.ts'),
   createuser: () => import('./commands/createuser.ts'),
   createtoken: () => import('./commands/createtoken.ts'),
   revoketoken: () => import('./commands/revoketoken.ts'),
