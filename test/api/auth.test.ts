@@ -129,6 +129,15 @@ describe('sessions', () => {
     expect((await me(s.cookie)).json()).toEqual({ user: null });
   });
 
+  it('purges expired sessions when someone logs in', async () => {
+    const user = await makeUser(t);
+    await login(t, user);
+    await t.data.database.pool.query(`UPDATE app.sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
+    await login(t, await makeUser(t));
+    const { rows } = await t.data.database.pool.query('SELECT count(*)::int AS n FROM app.sessions WHERE expires_at <= now()');
+    expect(rows[0].n).toBe(0);
+  });
+
   it('stores only a hash of the session id', async () => {
     const user = await makeUser(t);
     const s = await login(t, user);

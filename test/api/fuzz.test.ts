@@ -3,6 +3,7 @@
  * route the app has — anonymous, with a token, with a session — never produce a 500 and never
  * hang. A 5xx other than 500 is fine only where the contract says so (502/504 upstream, 503).
  */
+import type { InjectOptions } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/modules/accounts/service.ts';
@@ -42,7 +43,7 @@ const body = fc.oneof(
 const contentType = fc.constantFrom(undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'APPLICATION/JSON');
 const auth = fc.constantFrom('none', 'token', 'session', 'garbage');
 
-async function send(req: Parameters<TestApp['app']['inject']>[0]) {
+async function send(req: InjectOptions) {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('request hung')), 10_000); });
   try {
@@ -86,7 +87,7 @@ describe('fuzz', () => {
         async (method, path, query, authorization, cookie, payload) => {
           const url = `/api${path}${query ? `?${query}` : ''}`;
           const headers: Record<string, string> = { authorization, cookie, 'x-request-id': authorization, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
-          const res = await send({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+          const res = await send({ method: method as InjectOptions['method'], url, headers, ...(payload === undefined ? {} : { payload }) });
           if (!acceptable(res.statusCode)) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
         },
       ),

@@ -4,6 +4,9 @@
  * sessions, Secure cookies behind a trusted proxy, security headers and CSP, body limits,
  * JSON only, and no secret in the logs.
  */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import pino from 'pino';
@@ -11,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.ts';
 import { redactPaths } from '../../src/app/logger.ts';
 import { registerMiddleware } from '../../src/app/middleware.ts';
+import { csrfToken } from '../../src/modules/accounts/csrf.ts';
 import { requireStaff } from '../../src/modules/accounts/guards.ts';
+import { resolveSecretKey } from '../../src/modules/accounts/secret-key.ts';
 import { createToken } from '../../src/modules/accounts/service.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { login, makeUser, PASSWORD } from '../helpers/auth.ts';
@@ -192,7 +197,7 @@ describe('logs', () => {
 
   it('writes no password, token, session id or CSRF token during real requests, failures included', async () => {
     const { logger, text } = capture();
-    const app = await buildApp({ ...t.config, LOG_LEVEL: 'trace' }, { database: t.data.database, logger });
+    const app = await buildApp(t.config, { database: t.data.database, logger });
     const user = await makeUser(t);
     const { token } = await createToken(t.data.database.db, user.username);
     const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: PASSWORD } });
@@ -207,5 +212,25 @@ describe('logs', () => {
     const out = text();
     expect(out).toContain('"request"'); // the access log did write
     for (const secret of [PASSWORD, token, session, csrf]) expect(out).not.toContain(secret);
+  });
+});
+
+describe('the signing key', () => {
+  it('uses SECRET_KEY when set; otherwise generates one into DATA_DIR (0600) once and reuses it', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-secret-'));
+    try {
+      const given = 'k'.repeat(40);
+      expect(resolveSecretKey({ SECRET_KEY: given, dataDir }).toString()).toBe(given);
+      const first = resolveSecretKey({ SECRET_KEY: undefined, dataDir });
+      const file = path.join(dataDir, 'secret_key');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(first.length).toBeGreaterThanOrEqual(32);
+      expect(resolveSecretKey({ SECRET_KEY: undefined, dataDir }).equals(first)).toBe(true);
+      expect(readFileSync(file, 'utf8')).toBe(first.toString());
+      // Different keys sign different CSRF tokens for the same session.
+      expect(csrfToken(first, 'session')).not.toBe(csrfToken(Buffer.from(given), 'session'));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
