@@ -3,7 +3,8 @@
  *   1. request id      — `x-request-id` in, out and in every log line
  *   2. access log      — one line per request: method, route, status, duration
  *   3. authentication  — `request.user` from the session cookie or Bearer token, else anonymous;
- *                        cookie-authenticated writes must carry the CSRF token
+ *                        writes under /api/ answer 401 to it; cookie-authenticated writes
+ *                        must carry the CSRF token
  *   4. error handler   — every failure rendered as the contract's error body
  */
 import type { FastifyInstance } from 'fastify';
