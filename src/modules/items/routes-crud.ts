@@ -6,7 +6,9 @@ import { CreateItem, Item, ItemId, ItemPage, ListQuery, UpdateItem, writeSecurit
 import * as service from './service.ts';
 
 export const crudRoutes: FastifyPluginAsyncTypebox<{ store: service.ItemStore }> = async (app, { store }) => {
+  // The contract's path is /api/items exactly; 'no-slash' also keeps OpenAPI from listing it as /api/items/.
   app.get('/', {
+    prefixTrailingSlash: 'no-slash',
     schema: {
       tags: ['items'],
       summary: 'List items by id, a page at a time (objects.all().values())',
@@ -23,6 +25,7 @@ export const crudRoutes: FastifyPluginAsyncTypebox<{ store: service.ItemStore }>
   });
 
   app.post('/', {
+    prefixTrailingSlash: 'no-slash',
     preHandler: requireUser,
     schema: {
       tags: ['items'],
