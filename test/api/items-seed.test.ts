@@ -41,7 +41,7 @@ function seed(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 /** Where this file's database is, for a child: its server URL, or the DATA_DIR the test app holds open. */
-const target = () => (t.mode === 'postgres' ? { DATABASE_URL: t.url } : { DATA_DIR: t.config.dataDir });
+const target = (): Record<string, string> => (t.mode === 'postgres' ? { DATABASE_URL: t.url } : { DATA_DIR: t.config.dataDir });
 
 async function seededCount(db: Db): Promise<number> {
   const [row] = await db.select({ n: count() }).from(items).where(like(items.name, 'item-%'));
