@@ -7,7 +7,8 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { cookieValue, login, makeUser } from '../helpers/auth.ts';
 
 let t: TestApp;
-beforeAll(async () => { t = await createTestApp(); });
+// Every login here comes from one address; the limits have their own file (auth-rate-limit).
+beforeAll(async () => { t = await createTestApp({ LOGIN_RATE_PER_IP: '10000', LOGIN_RATE_PER_USER: '10000' }); });
 afterAll(async () => { await t?.close(); });
 
 const me = (headers: Record<string, string> = {}) => t.app.inject({ url: '/api/auth/me', headers });

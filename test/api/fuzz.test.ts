@@ -18,7 +18,8 @@ let session: Session;
 
 beforeAll(async () => {
   // The upstream is refused (loopback, not allowlisted): /api/external answers 502 at once.
-  t = await createTestApp({ EXTERNAL_API_URL: 'http://127.0.0.1:9/' });
+  // DEBUG puts the cause of any 500 in its body, so a failure here names its bug.
+  t = await createTestApp({ EXTERNAL_API_URL: 'http://127.0.0.1:9/', DEBUG: 'true' });
   // Event streams stay open by design until their task finishes; they are not request/response.
   routes = listRoutes(t.app).filter((r) => !r.url.endsWith('/events') && r.method !== 'HEAD' && r.method !== 'OPTIONS');
   const user = await makeUser(t);
@@ -72,7 +73,7 @@ describe('fuzz', () => {
         async (route, param, query, payload, type, kind) => {
           const url = `${fillParams(route.url, param)}${query ? `?${query}` : ''}`;
           const res = await send({ method: route.method, url, headers: headersFor(kind, payload === undefined ? undefined : type), ...(payload === undefined ? {} : { payload }) });
-          if (!acceptable(res.statusCode)) throw new Error(`${route.method} ${url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+          if (!acceptable(res.statusCode)) throw new Error(`${route.method} ${url} → ${res.statusCode} ${res.body.slice(0, 1500)}`);
           if (res.statusCode >= 400) expect(res.json().error.code).toEqual(expect.any(String));
         },
       ),
@@ -88,7 +89,7 @@ describe('fuzz', () => {
           const url = `/api${path}${query ? `?${query}` : ''}`;
           const headers: Record<string, string> = { authorization, cookie, 'x-request-id': authorization, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
           const res = await send({ method: method as InjectOptions['method'], url, headers, ...(payload === undefined ? {} : { payload }) });
-          if (!acceptable(res.statusCode)) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+          if (!acceptable(res.statusCode)) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body.slice(0, 1500)}`);
         },
       ),
       { numRuns: 1000 },

@@ -19,11 +19,13 @@ import { requireStaff } from '../../src/modules/accounts/guards.ts';
 import { resolveSecretKey } from '../../src/modules/accounts/secret-key.ts';
 import { createToken } from '../../src/modules/accounts/service.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { fakeMonitor } from '../helpers/fake-monitor.ts';
 import { login, makeUser, PASSWORD } from '../helpers/auth.ts';
 import { fillParams, listRoutes, WRITE_METHODS } from '../helpers/routes.ts';
 
 let t: TestApp;
-beforeAll(async () => { t = await createTestApp(); });
+// Every login here comes from one address; the limits have their own file (auth-rate-limit).
+beforeAll(async () => { t = await createTestApp({ LOGIN_RATE_PER_IP: '10000', LOGIN_RATE_PER_USER: '10000' }); });
 afterAll(async () => { await t?.close(); });
 
 const bearer = async (username: string) => ({ authorization: `Bearer ${(await createToken(t.data.database.db, username)).token}` });
@@ -51,10 +53,32 @@ describe('writes need a user', () => {
 });
 
 describe('staff only', () => {
-  it('GET /dashboard answers 403 to a signed-in non-staff user (when the dashboard is mounted)', async (ctx) => {
-    if (!t.app.hasRoute({ method: 'GET', url: '/dashboard' })) return ctx.skip();
-    const user = await makeUser(t);
-    expect((await t.app.inject({ url: '/dashboard', headers: await bearer(user.username) })).statusCode).toBe(403);
+  it('the dashboard (when mounted) answers 403 to a signed-in non-staff user, and CSRF guards its actions', async (ctx) => {
+    // The dashboard mounts only with a task monitor; a fake one is enough for pages and guards.
+    const dash = await buildApp(t.config, { database: t.data.database, logger: pino({ level: 'silent' }), monitor: fakeMonitor() });
+    try {
+      if (!dash.hasRoute({ method: 'GET', url: '/dashboard' })) return ctx.skip();
+      const plain = await login(t, await makeUser(t));
+      const staff = await login(t, await makeUser(t, { staff: true }));
+      expect((await dash.inject({ url: '/dashboard', headers: plain.cookie })).statusCode).toBe(403);
+      expect((await dash.inject({ url: '/dashboard', headers: await bearer((await makeUser(t)).username) })).statusCode).toBe(403);
+      const page = await dash.inject({ url: '/dashboard', headers: staff.cookie });
+      expect(page.statusCode).toBe(200);
+      // Our CSP holds on the dashboard: its page must need no inline script or style.
+      expect(String(page.headers['content-security-policy'])).toContain("script-src 'self'");
+      expect(page.body).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>\s*\S|\sstyle="|\son[a-z]+="/i);
+      for (const m of page.body.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="(\/[^"]+)"/g)) {
+        expect((await dash.inject({ url: m[1]!, headers: staff.cookie })).statusCode, m[1]).toBe(200);
+      }
+      if (dash.hasRoute({ method: 'POST', url: '/dashboard/api/tasks/:id/revoke' })) {
+        const forged = await dash.inject({ method: 'POST', url: '/dashboard/api/tasks/x/revoke', headers: staff.cookie });
+        expect([forged.statusCode, forged.json().error.code]).toEqual([403, 'forbidden']);
+        const byPlain = await dash.inject({ method: 'POST', url: '/dashboard/api/tasks/x/revoke', headers: plain.headers });
+        expect(byPlain.statusCode).toBe(403);
+      }
+    } finally {
+      await dash.close();
+    }
   });
 
   it('requireStaff: 401 anonymous, 403 non-staff, 200 staff, behind the real middleware', async () => {
