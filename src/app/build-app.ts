@@ -16,6 +16,7 @@ import { dashboardRoutes } from '../modules/dashboard/routes.ts';
 import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
 import { registerMiddleware } from './middleware.ts';
+import { rejectNonFiniteNumbers } from './finite-numbers.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -50,6 +51,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   // Before the middleware, so even a response the middleware cuts short carries the headers.
   await registerSecurityHeaders(app);
   registerMiddleware(app, config, deps);
+  rejectNonFiniteNumbers(app);
   registerMetrics(app, { monitor: deps.monitor });
   await registerOpenApi(app);
 

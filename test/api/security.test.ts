@@ -203,6 +203,19 @@ describe('bodies', () => {
   });
 });
 
+describe('numbers', () => {
+  it('answers 400, not 500, to Infinity or an overflowing number in a path or query string', async () => {
+    const user = await makeUser(t);
+    const headers = await bearer(user.username);
+    for (const url of ['/api/items/Infinity', '/api/items/1e309', '/api/items?after=1e999', '/api/items?limit=-Infinity']) {
+      const res = await t.app.inject({ url, headers });
+      expect([res.statusCode, res.json().error.code], url).toEqual([400, 'invalid_request']);
+    }
+    const patch = await t.app.inject({ method: 'PATCH', url: '/api/items/Infinity', headers, payload: { score: 1 } });
+    expect(patch.statusCode).toBe(400);
+  });
+});
+
 describe('logs', () => {
   function capture() {
     const lines: string[] = [];
