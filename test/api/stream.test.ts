@@ -153,6 +153,20 @@ describe('GET /api/items/stream', () => {
     expect(count.json().count).toBe(rows + 1);
   });
 
+  it('leaks no connection when clients hang up at any moment, even before the first byte', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const req = http.get(`${base}/api/items/stream`);
+        req.on('error', () => {}); // the abort itself
+        await sleep(i % 5 === 0 ? 0 : i * 3);
+        req.destroy();
+      }),
+    );
+    expect(await settledCheckedOut()).toBe(0);
+    const count = await t.app.inject({ url: '/api/items/count' });
+    expect(count.json().count).toBe(rows + 1);
+  });
+
   it('serves several streams at once without mixing them up', async () => {
     const counts = await Promise.all(
       [undefined, 'active', 'inactive'].map(async (status) => {
