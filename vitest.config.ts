@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Suites under test/api run twice: on embedded PGlite and on real PostgreSQL.
 // test/unit needs no database and runs once.
 const dual = ['test/api/**/*.test.ts'];
+const tasks = ['test/tasks/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -17,6 +18,12 @@ export default defineConfig({
       { extends: true, test: { name: 'postgres', include: dual, env: { CONVEYOR_TEST_DB: 'postgres' } } },
       // Process lifecycle and outages: real child processes, real PostgreSQL behind a cuttable proxy.
       { extends: true, test: { name: 'ops', include: ['test/ops/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'postgres' } } },
+      // The task engine, once per backend: BullMQ on Redis, on PostgreSQL, on embedded PGlite.
+      { extends: true, test: { name: 'tasks-redis', include: tasks, env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'redis' } } },
+      { extends: true, test: { name: 'tasks-postgres', include: tasks, env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'postgres' } } },
+      { extends: true, test: { name: 'tasks-embedded', include: tasks, env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' } } },
+      // The monitor in Debian's Chromium (playwright-core) against a real HTTP server, embedded mode.
+      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' }, testTimeout: 120_000 } },
     ],
     coverage: {
       provider: 'v8',

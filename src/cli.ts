@@ -12,6 +12,7 @@ const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
   createuser: () => import('./commands/createuser.ts'),
   createtoken: () => import('./commands/createtoken.ts'),
   revoketoken: () => import('./commands/revoketoken.ts'),
+  worker: () => import('./commands/worker.ts'),
 };
 
 function isUserError(err: unknown): err is Error {

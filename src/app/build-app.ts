@@ -15,6 +15,8 @@ import { itemsRoutes } from '../modules/items/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
 import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
+import { taskRoutes } from '../modules/tasks/routes.ts';
+import type { TaskClient } from '../tasks/task-client.ts';
 import { registerMiddleware } from './middleware.ts';
 import { rejectNonFiniteNumbers } from './finite-numbers.ts';
 import { genReqId } from './middleware/request-id.ts';
@@ -28,6 +30,8 @@ export interface AppDeps {
   readonly readiness?: readonly ReadinessProbe[];
   /** The task engine's monitor API, for /metrics task series and the dashboard. */
   readonly monitor?: TaskMonitor;
+  /** The task engine client: mounts /api/tasks and adds the broker to /readyz. */
+  readonly tasks?: TaskClient;
 }
 
 export type App = FastifyInstance;
@@ -55,11 +59,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   registerMetrics(app, { monitor: deps.monitor });
   await registerOpenApi(app);
 
-  await app.register(healthRoutes, { database: deps.database, probes: deps.readiness ?? [] });
+  const probes = [...(deps.readiness ?? []), ...(deps.tasks && !deps.readiness?.some((p) => p.name === 'broker') ? [deps.tasks.readiness] : [])];
+  await app.register(healthRoutes, { database: deps.database, probes });
   await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database });
   await app.register(accountsRoutes, { prefix: '/api/auth', database: deps.database, config });
   await app.register(externalRoutes, { prefix: '/api', config });
   await app.register(filesRoutes, { prefix: '/api', config });
   if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
+  if (deps.tasks) await app.register(taskRoutes, { prefix: '/api/tasks', tasks: deps.tasks });
   return app;
 }

@@ -16,6 +16,12 @@ export default defineCommand({
     try {
       await migrateApp(data.database);
       logger.info({ mode: config.mode }, 'application migrations applied');
+      if (!config.REDIS_URL) {
+        // The task engine's tables (schema bullmq) live in the same database unless tasks are on Redis.
+        const { migrateTaskEngine } = await import('../tasks/backend.ts');
+        const version = await migrateTaskEngine(data.url);
+        logger.info({ version }, 'task engine migrations applied');
+      }
     } finally {
       await data.close();
     }

@@ -42,14 +42,36 @@ export async function serve(opts: ServeOptions): Promise<void> {
   handleSignals(() => stop, { graceMs: config.SHUTDOWN_GRACE_MS, logger });
 }
 
-/** Build and start the HTTP server on an open data layer; returns the shutdown steps in order. */
-export async function startHttp(config: Config, data: DataRuntime, logger: Logger, _opts: { runWorker: boolean }): Promise<ShutdownStep[]> {
+/**
+ * Build and start the HTTP server on an open data layer, with the task client and (in
+ * embedded mode) an in-process worker; returns the shutdown steps in order:
+ * http, worker, queues, database.
+ */
+export async function startHttp(config: Config, data: DataRuntime, logger: Logger, opts: { runWorker: boolean }): Promise<ShutdownStep[]> {
   const { buildApp } = await import('../app/build-app.ts');
-  const app = await buildApp(config, { database: data.database, logger });
+  const { openTaskBackend } = await import('../tasks/backend.ts');
+  const { createRegistry, createTaskClient } = await import('../tasks/index.ts');
+  const { taskMonitor } = await import('../modules/tasks/monitor.ts');
+  const registry = await createRegistry(config);
+  const backend = await openTaskBackend(config, {
+    databaseUrl: data.url,
+    embedded: data.database.embedded,
+    forWorkers: opts.runWorker,
+    poolSize: data.database.embedded ? 4 : 10,
+  });
+  const tasks = await createTaskClient({ config, data, registry, backend });
+  let worker: { close(): Promise<void> } | undefined;
+  if (opts.runWorker) {
+    const { startTaskWorker } = await import('../tasks/worker.ts');
+    worker = await startTaskWorker({ config, backend, registry, database: data.database, logger: logger.child({ component: 'worker' }) });
+  }
+  const app = await buildApp(config, { database: data.database, logger, tasks, monitor: taskMonitor(tasks) });
   await app.listen({ host: config.HOST, port: config.PORT });
-  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, pid: process.pid }, 'conveyor is serving');
+  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker: Boolean(worker) }, 'conveyor is serving');
   return [
     { name: 'http', run: () => app.close() },
+    { name: 'worker', run: async () => worker?.close() },
+    { name: 'queues', run: async () => (await tasks.close(), await backend.close()) },
     { name: 'database', run: () => data.close() },
   ];
 }

@@ -108,14 +108,14 @@ export async function migrateTaskEngine(databaseUrl: string): Promise<number> {
 }
 
 export async function openTaskBackend(config: Config, opts: BackendOptions): Promise<TaskBackend> {
-  if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_POLL_MS);
+  if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_PREFIX);
   if (opts.embedded) await migrateTaskEngine(opts.databaseUrl);
   const pool = bullPool(opts);
   if (opts.embedded) await ensureSearchPath(pool);
   return postgresBackend(pool, opts.embedded, config.TASK_POLL_MS);
 }
 
-function redisBackend(url: string, forWorkers: boolean, _pollMs: number): TaskBackend {
+function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBackend {
   const producer = redisOptions(url, forWorkers);
   const blocking = redisOptions(url, true);
   const queues = new Map<string, TaskQueue>();
@@ -123,7 +123,7 @@ function redisBackend(url: string, forWorkers: boolean, _pollMs: number): TaskBa
   const queue = (name: string) => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue<TaskJobData, unknown, string>(name, { connection: producer });
+      q = new Queue<TaskJobData, unknown, string>(name, { connection: producer, prefix });
       q.on('error', () => undefined); // surfaced through ping() and failed calls
       queues.set(name, q);
       owned.push(q);
@@ -135,12 +135,12 @@ function redisBackend(url: string, forWorkers: boolean, _pollMs: number): TaskBa
     embedded: false,
     queue,
     worker(name, processor, opts) {
-      const w = new Worker<TaskJobData, unknown, string>(name, processor, { ...opts, connection: blocking });
+      const w = new Worker<TaskJobData, unknown, string>(name, processor, { ...opts, connection: blocking, prefix });
       owned.push(w);
       return w;
     },
     queueEvents(name) {
-      const e = new QueueEvents(name, { connection: blocking });
+      const e = new QueueEvents(name, { connection: blocking, prefix });
       owned.push(e);
       return e;
     },
@@ -152,6 +152,17 @@ function redisBackend(url: string, forWorkers: boolean, _pollMs: number): TaskBa
       queues.clear();
     },
   };
+}
+
+/**
+ * A worker that never blocks longer than one poll period. BullMQ sleeps until the next
+ * delayed job is due, trusting NOTIFY to wake it for new work; without NOTIFY (embedded)
+ * a task queued meanwhile would wait that long.
+ */
+class PollingWorker extends Worker<TaskJobData, unknown, string> {
+  override get maximumBlockTimeout(): number {
+    return (this.opts as WorkerOptions).drainDelay ?? 0.1;
+  }
 }
 
 function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): TaskBackend {
@@ -177,7 +188,8 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     embedded,
     queue,
     worker(name, processor, opts) {
-      const w = new Worker<TaskJobData, unknown, string>(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
+      const Ctor = embedded ? PollingWorker : Worker<TaskJobData, unknown, string>;
+      const w = new Ctor(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
       owned.push(w);
       return w;
     },
@@ -187,7 +199,8 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
       return e;
     },
     async ping() {
-      await pool.query('SELECT 1');
+      // Also tells "task engine not migrated" apart from "database down".
+      await pool.query('SELECT 1 FROM bullmq.job LIMIT 0');
     },
     async close() {
       await Promise.allSettled(owned.splice(0).map((o) => o.close()));

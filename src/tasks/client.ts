@@ -56,8 +56,16 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     return undefined;
   }
 
+  /** The job and its state are two reads: re-read until they agree (a finish can land between them). */
   async function record(job: Job<TaskJobData>): Promise<TaskRecord> {
-    return toRecord(job, (await job.getState()) as BullState);
+    const queue = backend.queue(job.queueName);
+    let current = job;
+    for (let i = 0; ; i++) {
+      const state = (await queue.getJobState(current.id ?? '')) as BullState;
+      const finished = state === 'completed' || state === 'failed';
+      if (Boolean(current.finishedOn) === finished || i === 3) return toRecord(current, state);
+      current = (await queue.getJob(current.id ?? '')) ?? current;
+    }
   }
 
   async function getTask(id: string): Promise<TaskRecord | undefined> {

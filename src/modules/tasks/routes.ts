@@ -1,0 +1,65 @@
+/** Task HTTP routes (the seed's `fetch_data.delay()` and `AsyncResult`): thin handlers over the service. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponses } from '../../app/errors.ts';
+import type { TaskClient } from '../../tasks/index.ts';
+import { requireUser } from '../accounts/guards.ts';
+import { Accepted, EnqueueBody, ListQuery, Task, TaskIdParams, TaskList } from './schemas.ts';
+import * as service from './service.ts';
+import { streamTaskEvents, type SseOptions } from './sse.ts';
+
+export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: SseOptions }> = async (app, { tasks, sse }) => {
+  const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
+
+  app.post('/', {
+    preHandler: requireUser,
+    schema: {
+      tags: ['tasks'],
+      summary: 'Queue a task (delay)',
+      security,
+      body: EnqueueBody,
+      response: { 202: Accepted, ...errorResponses(400, 401, 413, 415, 429, 503) },
+    },
+    handler: async (request, reply) => {
+      const { id, state } = await service.enqueue(tasks, request.body, request.user!);
+      return reply.code(202).header('location', `/api/tasks/${id}`).send({ task_id: id, state });
+    },
+  });
+
+  app.get('/', {
+    schema: { tags: ['tasks'], summary: 'Recent tasks, newest first', querystring: ListQuery, response: { 200: TaskList, ...errorResponses(400) } },
+    handler: async (request) => service.list(tasks, request.query, request.user),
+  });
+
+  app.get('/:id', {
+    schema: { tags: ['tasks'], summary: 'A task\'s state and result (AsyncResult)', params: TaskIdParams, response: { 200: Task, ...errorResponses(404) } },
+    handler: async (request) => service.toTask(await service.getTask(tasks, request.params.id, request.user)),
+  });
+
+  app.delete('/:id', {
+    preHandler: requireUser,
+    schema: {
+      tags: ['tasks'],
+      summary: 'Revoke a task that has not finished',
+      security,
+      params: TaskIdParams,
+      response: { 200: Task, ...errorResponses(401, 404, 409) },
+    },
+    handler: async (request) => service.toTask(await service.revoke(tasks, request.params.id, request.user!)),
+  });
+
+  app.get('/:id/events', {
+    schema: {
+      tags: ['tasks'],
+      summary: 'Server-sent events: one `state` event per state change until the task finishes',
+      params: TaskIdParams,
+      produces: ['text/event-stream'],
+      response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(404) },
+    },
+    handler: async (request, reply) => {
+      const first = await service.getTask(tasks, request.params.id, request.user);
+      streamTaskEvents(reply, tasks, first, sse);
+      return reply;
+    },
+  });
+};

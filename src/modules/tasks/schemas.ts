@@ -1,0 +1,67 @@
+/** Task API shapes: each is the TypeScript type, the request validation and the OpenAPI entry at once. */
+import { Type, type Static } from 'typebox';
+
+const stateLiterals = () =>
+  Type.Union([
+    Type.Literal('PENDING'),
+    Type.Literal('STARTED'),
+    Type.Literal('RETRY'),
+    Type.Literal('SUCCESS'),
+    Type.Literal('FAILURE'),
+    Type.Literal('REVOKED'),
+  ]);
+
+export const TaskStateSchema = stateLiterals();
+
+export const EnqueueBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, examples: ['fetch_data'] }),
+    args: Type.Optional(Type.Unknown({ description: 'The task payload, validated against the task\'s schema', examples: [{ url: 'https://example.com/data.json' }] })),
+    options: Type.Optional(
+      Type.Object(
+        {
+          delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000, description: 'Run no sooner than this (countdown)' })),
+          retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+          timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+          priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_097_152, description: '1 is the highest' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type EnqueueBody = Static<typeof EnqueueBody>;
+
+export const Accepted = Type.Object({ task_id: Type.String({ format: 'uuid' }), state: Type.Literal('PENDING') });
+
+export const Task = Type.Object(
+  {
+    task_id: Type.String(),
+    name: Type.String(),
+    state: stateLiterals(),
+    result: Type.Optional(Type.Unknown()),
+    error: Type.Optional(Type.String()),
+    retries: Type.Integer(),
+    created_at: Type.String({ format: 'date-time' }),
+    started_at: Type.Optional(Type.String({ format: 'date-time' })),
+    finished_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { description: 'A task (Celery\'s AsyncResult)' },
+);
+export type Task = Static<typeof Task>;
+
+export const TaskIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export const ListQuery = Type.Object(
+  {
+    state: Type.Optional(stateLiterals()),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'Cursor: `next` of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type ListQuery = Static<typeof ListQuery>;
+
+export const TaskList = Type.Object({ data: Type.Array(Task), next: Type.Union([Type.String(), Type.Null()]) });

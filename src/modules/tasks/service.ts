@@ -1,0 +1,78 @@
+/** Task API logic: visibility rules, engine errors as AppErrors, records as API shapes. */
+import { AppError } from '../../app/errors.ts';
+import { decodeCursor } from '../../tasks/cursor.ts';
+import { InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError, type TaskClient, type TaskRecord } from '../../tasks/index.ts';
+import type { AuthenticatedUser } from '../accounts/user.ts';
+import type { EnqueueBody, ListQuery, Task } from './schemas.ts';
+
+export function toTask(t: TaskRecord): Task {
+  return {
+    task_id: t.id,
+    name: t.name,
+    state: t.state,
+    ...(t.result !== undefined ? { result: t.result } : {}),
+    ...(t.error !== undefined ? { error: t.error } : {}),
+    retries: t.retries,
+    created_at: t.createdAt.toISOString(),
+    ...(t.startedAt ? { started_at: t.startedAt.toISOString() } : {}),
+    ...(t.finishedAt ? { finished_at: t.finishedAt.toISOString() } : {}),
+  };
+}
+
+function mapError(err: unknown): never {
+  if (err instanceof UnknownTaskError) throw new AppError('invalid_request', err.message, { details: [{ field: 'body.name', message: 'is not a known task' }] });
+  if (err instanceof InvalidArgsError) throw new AppError('invalid_request', err.message, { details: err.issues });
+  if (err instanceof QueueFullError) throw new AppError('queue_full', err.message, { headers: { 'retry-after': '1' } });
+  if (err instanceof TaskFinishedError) throw new AppError('conflict', err.message);
+  if (err instanceof Error && /ECONNREFUSED|Connection is closed|max retries per request|Stream isn't writeable|enableOfflineQueue/i.test(err.message)) {
+    throw new AppError('unavailable', 'The task broker cannot be reached right now', { cause: err });
+  }
+  throw err;
+}
+
+/** A task is visible to its creator and to staff; to anyone else it does not exist. */
+function visible(t: TaskRecord | undefined, user: AuthenticatedUser | null | undefined): TaskRecord {
+  if (!t) throw new AppError('not_found', 'No such task');
+  if (t.createdBy != null && !user?.isStaff && user?.id !== t.createdBy) throw new AppError('not_found', 'No such task');
+  return t;
+}
+
+export async function enqueue(tasks: TaskClient, body: EnqueueBody, user: AuthenticatedUser) {
+  const o = body.options ?? {};
+  try {
+    return await tasks.enqueue(body.name, body.args ?? {}, {
+      createdBy: user.id,
+      ...(o.delay_ms !== undefined ? { delayMs: o.delay_ms } : {}),
+      ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.timeout_ms !== undefined ? { timeoutMs: o.timeout_ms } : {}),
+      ...(o.priority !== undefined ? { priority: o.priority } : {}),
+    });
+  } catch (err) {
+    return mapError(err);
+  }
+}
+
+export async function getTask(tasks: TaskClient, id: string, user: AuthenticatedUser | null | undefined): Promise<TaskRecord> {
+  return visible(await tasks.getTask(id).catch(mapError), user);
+}
+
+export async function revoke(tasks: TaskClient, id: string, user: AuthenticatedUser): Promise<TaskRecord> {
+  visible(await tasks.getTask(id).catch(mapError), user);
+  return visible(await tasks.revoke(id).catch(mapError), user);
+}
+
+export async function list(tasks: TaskClient, q: ListQuery, user: AuthenticatedUser | null | undefined) {
+  if (q.after && !decodeCursor(q.after)) throw new AppError('invalid_request', 'Bad cursor', { details: [{ field: 'querystring.after', message: 'is not a cursor from this API' }] });
+  // Anonymous visitors see no one's tasks but anonymous ones; users see their own; staff see all.
+  const createdBy = user?.isStaff ? undefined : (user?.id ?? -1);
+  const page = await tasks
+    .listTasks({
+      limit: q.limit,
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.name ? { name: q.name } : {}),
+      ...(q.after ? { after: q.after } : {}),
+      ...(createdBy !== undefined ? { createdBy } : {}),
+    })
+    .catch(mapError);
+  return { data: page.data.map(toTask), next: page.next };
+}

@@ -1,0 +1,40 @@
+/**
+ * `conveyor worker`: opens the data layer and the broker, registers the tasks and runs
+ * them until SIGTERM; then stops in order — worker (drain), queues, database.
+ * Imports nothing of the HTTP stack.
+ */
+import { createLogger } from '../app/logger.ts';
+import type { WorkerCommandOptions } from '../commands/worker.ts';
+import { CommandError } from '../commands/command.ts';
+import { loadConfig, loadDotEnv } from '../config/index.ts';
+import { openData } from '../db/runtime.ts';
+import { handleSignals } from '../lib/shutdown.ts';
+import { openTaskBackend } from '../tasks/backend.ts';
+import { createRegistry } from '../tasks/index.ts';
+import { startTaskWorker } from '../tasks/worker.ts';
+
+export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const logger = createLogger(config, 'worker');
+  if (opts.pool !== 'inline') throw new CommandError(`--pool ${opts.pool} is not available yet; use --pool inline`);
+  const queues = opts.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const data = await openData(config, { command: 'worker', logger, poolSize: 4 });
+  const registry = await createRegistry(config, opts.include ?? []);
+  const concurrency = opts.concurrency ?? config.WORKER_CONCURRENCY;
+  const backend = await openTaskBackend(config, {
+    databaseUrl: data.url,
+    embedded: data.database.embedded,
+    forWorkers: true,
+    poolSize: data.database.embedded ? 4 : Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
+  });
+  const worker = await startTaskWorker({ config, backend, registry, database: data.database, logger, concurrency, ...(queues ? { queues } : {}) });
+  handleSignals(
+    () => [
+      { name: 'worker', run: () => worker.close() },
+      { name: 'queues', run: () => backend.close() },
+      { name: 'database', run: () => data.close() },
+    ],
+    { graceMs: config.SHUTDOWN_GRACE_MS, logger },
+  );
+}
