@@ -20,7 +20,9 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
     handler: async (request, reply) => {
       const stream = await openItemStream(database, request.query.status);
       // The 200 schema describes each line for OpenAPI; the body itself is a stream, not an Item.
-      return reply.type('application/x-ndjson').send(stream as never);
+      // x-accel-buffering: a proxy (nginx) that buffered the response would defeat both the
+      // fast first row and the back-pressure.
+      return reply.type('application/x-ndjson').header('cache-control', 'no-store').header('x-accel-buffering', 'no').send(stream as never);
     },
   });
 };
