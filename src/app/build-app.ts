@@ -61,7 +61,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const probes = [...(deps.readiness ?? []), ...(deps.tasks && !deps.readiness?.some((p) => p.name === 'broker') ? [deps.tasks.readiness] : [])];
   await app.register(healthRoutes, { database: deps.database, probes });
-  await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database });
+  await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database, bulkBodyLimit: config.BULK_BODY_LIMIT });
   await app.register(accountsRoutes, { prefix: '/api/auth', database: deps.database, config });
   await app.register(externalRoutes, { prefix: '/api', config });
   await app.register(filesRoutes, { prefix: '/api', config });
