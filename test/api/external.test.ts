@@ -88,9 +88,10 @@ describe('GET /api/external', () => {
   });
 
   it('serves many concurrent requests over pooled connections', async () => {
-    const app = await appWith({ EXTERNAL_API_URL: `${base}/ok` });
+    // A generous timeout: this checks pooling, not speed, on a machine that may be busy.
+    const app = await appWith({ EXTERNAL_API_URL: `${base}/ok`, FETCH_TIMEOUT_MS: 20_000 });
     const answers = await Promise.all(Array.from({ length: 200 }, () => app.inject({ url: '/api/external' })));
-    expect(answers.every((r) => r.statusCode === 200)).toBe(true);
+    expect(answers.map((r) => r.statusCode).filter((s) => s !== 200)).toEqual([]);
   });
 });
 
