@@ -46,7 +46,7 @@ afterAll(async () => {
 
 /** The app with some settings changed, on this file's database. */
 async function appWith(overrides: Partial<Config>): Promise<App> {
-  const app = await buildApp({ ...t.config, FETCH_TIMEOUT_MS: 500, fetchAllowedHosts: ['127.0.0.1'], ...overrides }, { database: t.data.database, logger: pino({ level: 'silent' }) });
+  const app = await buildApp({ ...t.config, FETCH_TIMEOUT_MS: 5_000, fetchAllowedHosts: ['127.0.0.1'], ...overrides }, { database: t.data.database, logger: pino({ level: 'silent' }) });
   apps.push(app);
   return app;
 }
