@@ -33,13 +33,29 @@ export function handleSignals(steps: () => readonly ShutdownStep[], opts: { grac
 export async function runSteps(steps: readonly ShutdownStep[], logger: Logger): Promise<boolean> {
   let ok = true;
   for (const step of steps) {
+    const started = performance.now();
     try {
       await step.run();
-      logger.debug({ step: step.name }, 'stopped');
+      logger.info({ step: step.name, ms: Math.round(performance.now() - started) }, 'stopped');
     } catch (err) {
       ok = false;
       logger.error({ err, step: step.name }, 'shutdown step failed');
     }
   }
   return ok;
+}
+
+/**
+ * Close an HTTP server gracefully: stop accepting, let in-flight requests finish, and
+ * close each keep-alive connection as soon as it goes idle. (`server.close()` closes the
+ * connections idle at that moment only; one busy then would otherwise stay open until
+ * the client's keep-alive ends.)
+ */
+export async function closeHttp(app: { close(): Promise<unknown>; server: { closeIdleConnections(): void } }): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
 }
