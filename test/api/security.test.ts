@@ -174,6 +174,8 @@ describe('security headers', () => {
     // swagger-ui's own CSP replaces ours on its pages: scripts from 'self' only, no inline code.
     expect(String(page.headers['content-security-policy'])).toMatch(/script-src 'self'/);
     expect(String(page.headers['content-security-policy'])).not.toContain('unsafe-inline');
+    // Served over plain HTTP by a compose deployment: nothing may force https or name an internet source.
+    expect(String(page.headers['content-security-policy'])).not.toMatch(/upgrade-insecure-requests|https:|swagger\.io/);
     const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(assets.length).toBeGreaterThan(2);
     for (const src of assets) {
