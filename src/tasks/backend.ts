@@ -53,8 +53,13 @@ export interface BackendOptions {
   /** A PostgreSQL URL (DATABASE_URL or the embedded socket URL); ignored when REDIS_URL is set. */
   readonly databaseUrl: string;
   readonly embedded: boolean;
-  /** Connections in the task pool (PostgreSQL). Default 10. */
+  /**
+   * Connections in the task pool for queries (PostgreSQL). Default 10. Each Worker and
+   * QueueEvents also keeps one connection for LISTEN; `listeners` of those are added.
+   */
   readonly poolSize?: number;
+  /** Expected Worker + QueueEvents instances (each holds a pooled LISTEN connection). Default 8. */
+  readonly listeners?: number;
   /** This process runs workers: Redis connections must retry forever. */
   readonly forWorkers?: boolean;
 }
@@ -80,7 +85,9 @@ export function redisOptions(url: string, forWorkers: boolean): ConnectionOption
 function bullPool(opts: BackendOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl,
-    max: opts.poolSize ?? 10,
+    max: (opts.poolSize ?? 10) + (opts.listeners ?? 8),
+    // Fail rather than wait forever if the pool is ever exhausted.
+    connectionTimeoutMillis: 10_000,
     keepAlive: true,
     idleTimeoutMillis: 30_000,
     application_name: 'conveyor-tasks',
