@@ -43,6 +43,7 @@ export const EnvSchema = Type.Object({
   TASK_PREFIX: Type.String({ default: 'conveyor', pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Redis key prefix of the task queues (several deployments can share one Redis)' }),
   TASK_LOCK_MS: Int(30_000, 500, 'How long a worker holds a task without renewing; a crashed worker\'s tasks run again after about this long'),
   TASK_POLL_MS: Int(100, 5, 'How often an idle worker looks for work when no notification can wake it (embedded mode)'),
+  TOKEN_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified API token before checking it again (a revocation from another process takes effect within this; 0 = every request)'),
   BODY_LIMIT: Int(1024 * 1024, 1, 'Largest JSON body in bytes'),
   BULK_BODY_LIMIT: Int(16 * 1024 * 1024, 1, 'Largest body of POST /api/items/bulk'),
   DB_POOL_SIZE: Int(20, 1, 'Connections per process in the PostgreSQL pool'),

@@ -9,8 +9,11 @@ import { cli } from '../helpers/processes.ts';
 
 let t: TestApp;
 let env: Record<string, string>;
+const TOKEN_CACHE_MS = 300;
+
 beforeAll(async () => {
-  t = await createTestApp();
+  // A revocation by another process (the CLI) reaches a running server within TOKEN_CACHE_MS.
+  t = await createTestApp({ TOKEN_CACHE_MS: String(TOKEN_CACHE_MS) });
   env = { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: t.config.dataDir, DATABASE_URL: t.mode === 'postgres' ? t.url : '', REDIS_URL: '' };
 });
 afterAll(async () => { await t?.close(); });
@@ -64,6 +67,7 @@ describe('conveyor createtoken / revoketoken', () => {
 
     const revoked = await cli(['revoketoken', token.slice(0, 12)], env);
     expect(revoked.code, revoked.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, TOKEN_CACHE_MS + 50));
     expect((await t.app.inject({ url: '/api/auth/me', headers })).statusCode).toBe(401);
     const again = await cli(['revoketoken', token.slice(0, 12)], env);
     expect(again.code).toBe(1);

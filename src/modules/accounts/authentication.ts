@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
 }
 
-export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRET_KEY' | 'dataDir'>, deps: { database: Database }): void {
+export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRET_KEY' | 'dataDir' | 'TOKEN_CACHE_MS'>, deps: { database: Database }): void {
   const secret = resolveSecretKey(config);
   const { db } = deps.database;
   app.decorateRequest('user', null);
@@ -56,7 +56,7 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
       if (scheme?.toLowerCase() !== 'bearer' || !token) {
         throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
       }
-      const user = await authenticateToken(db, token);
+      const user = await authenticateToken(db, token, config.TOKEN_CACHE_MS);
       if (!user) throw new AppError('unauthenticated', 'Invalid or revoked token');
       request.user = user;
       return;

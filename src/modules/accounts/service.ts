@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import * as repo from './repository.ts';
+import { cachedUser, DEFAULT_TOKEN_CACHE_MS, forgetTokens, rememberUser } from './token-cache.ts';
 import type { AuthenticatedUser } from './user.ts';
 import type { UserRow } from './table.ts';
 
@@ -38,10 +39,16 @@ export async function createToken(db: Db, username: string, name = ''): Promise<
   return { token, id };
 }
 
-export async function authenticateToken(db: Db, token: string): Promise<AuthenticatedUser | null> {
+export async function authenticateToken(db: Db, token: string, cacheMs = DEFAULT_TOKEN_CACHE_MS): Promise<AuthenticatedUser | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-  const row = await repo.findUserByTokenHash(db, hashToken(token));
-  return row ? toAuthenticated(row, 'token') : null;
+  const hash = hashToken(token);
+  const cached = cachedUser(hash);
+  if (cached) return cached;
+  const row = await repo.findUserByTokenHash(db, hash);
+  if (!row) return null;
+  const user = toAuthenticated(row, 'token');
+  rememberUser(hash, user, cacheMs);
+  return user;
 }
 
 /**
@@ -62,5 +69,7 @@ export async function verifyCredentials(db: Db, username: string, password: stri
 
 /** Revoke live tokens by their printed prefix (e.g. `cvt_AbCdEfGh`); returns how many were revoked. */
 export async function revokeTokens(db: Db, prefix: string): Promise<number> {
-  return repo.revokeToken(db, prefix);
+  const revoked = await repo.revokeToken(db, prefix);
+  forgetTokens();
+  return revoked;
 }
