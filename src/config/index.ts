@@ -25,7 +25,10 @@ export const EnvSchema = Type.Object({
   DATA_DIR: Type.String({ default: './.conveyor', description: 'Embedded database, lock file and generated secret' }),
   SECRET_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Signs sessions and CSRF tokens; required in production' })),
   LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    [
+      Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
+      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+    ],
     { default: 'info' },
   ),
   DEBUG: Bool(false, 'Show stack traces and SQL in 500 responses'),

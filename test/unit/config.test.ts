@@ -42,3 +42,10 @@ describe('config', () => {
     for (const name of Object.keys(EnvSchema.properties)) expect(readme, name).toContain(`\`${name}\``);
   });
 });
+
+describe('config types', () => {
+  it('types LOG_LEVEL as its literal levels (an override typechecks and applies)', () => {
+    const level: 'trace' | 'info' = 'trace';
+    expect(loadConfig({}, { LOG_LEVEL: level }).LOG_LEVEL).toBe('trace');
+  });
+});

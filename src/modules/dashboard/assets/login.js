@@ -31,8 +31,8 @@ if (form) {
     button.disabled = true;
     try {
       const res = await post('/api/auth/login', { username: form.username.value, password: form.password.value });
-      if (res.ok) return location.assign(nextUrl());
       const body = await res.json().catch(() => null);
+      if (res.ok) return location.assign(nextUrl());
       errorEl.textContent = res.status === 401 ? 'Wrong username or password.' : body?.error?.message ?? `Sign-in failed (HTTP ${res.status}).`;
     } catch {
       errorEl.textContent = 'The server cannot be reached.';

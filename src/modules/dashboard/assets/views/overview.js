@@ -55,8 +55,8 @@ export function overviewView(main) {
       h('section', { class: 'panel', 'aria-labelledby': 'h-throughput' }, h('h2', { id: 'h-throughput' }, 'Tasks per minute'), countsBox),
       h('section', { class: 'panel', 'aria-labelledby': 'h-runtime' }, h('h2', { id: 'h-runtime' }, 'Runtime percentiles'), runtimeBox)),
     h('div', { class: 'grid' },
-      h('section', { class: 'panel', 'aria-labelledby': 'h-queues' }, h('h2', { id: 'h-queues' }, 'Queues'), queuesBox),
-      h('section', { class: 'panel', 'aria-labelledby': 'h-workers' },
+      h('section', { class: 'panel wide', 'aria-labelledby': 'h-queues' }, h('h2', { id: 'h-queues' }, 'Queue depth'), queuesBox),
+      h('section', { class: 'panel wide', 'aria-labelledby': 'h-workers' },
         h('div', { class: 'panel-head' }, h('h2', { id: 'h-workers' }, 'Workers online'), h('a', { href: '/dashboard/workers', 'data-nav': true }, 'All workers')),
         workersBox)));
 
@@ -66,9 +66,10 @@ export function overviewView(main) {
     { label: 'Retried', stroke: '#b45309', width: 2, dash: [2, 3] },
   ], 'tasks / min', (v) => count(v));
   const runtimes = chart(runtimeBox, '', [
-    { label: 'p50', stroke: '#1d4ed8', width: 2, spanGaps: false },
-    { label: 'p95', stroke: '#7c3aed', width: 2, dash: [8, 4] },
-    { label: 'p99', stroke: '#be185d', width: 2, dash: [2, 3] },
+    // Points as well as lines: a minute with tasks between idle minutes has no neighbour to join.
+    { label: 'p50', stroke: '#1d4ed8', width: 2, points: { show: true, size: 6 } },
+    { label: 'p95', stroke: '#7c3aed', width: 2, dash: [8, 4], points: { show: true, size: 6 } },
+    { label: 'p99', stroke: '#be185d', width: 2, dash: [2, 3], points: { show: true, size: 6 } },
   ], 'ms', ms);
 
   const draw = (o) => {
