@@ -16,6 +16,8 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'embedded', include: dual, env: { CONVEYOR_TEST_DB: 'embedded' } } },
       { extends: true, test: { name: 'postgres', include: dual, env: { CONVEYOR_TEST_DB: 'postgres' } } },
+      // The monitor in Debian's Chromium (playwright-core) against a real HTTP server, embedded mode.
+      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' }, testTimeout: 120_000 } },
       // Process lifecycle and outages: real child processes, real PostgreSQL behind a cuttable proxy.
       { extends: true, test: { name: 'ops', include: ['test/ops/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'postgres' } } },
       // The task engine, once per backend: BullMQ on Redis, on PostgreSQL, on embedded PGlite.
