@@ -13,6 +13,7 @@ const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
   createtoken: () => import('./commands/createtoken.ts'),
   revoketoken: () => import('./commands/revoketoken.ts'),
   worker: () => import('./commands/worker.ts'),
+  monitor: () => import('./commands/monitor.ts'),
 };
 
 function isUserError(err: unknown): err is Error {
