@@ -24,8 +24,6 @@ export default defineConfig({
       { extends: true, test: { name: 'tasks-redis', include: tasks, env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'redis' } } },
       { extends: true, test: { name: 'tasks-postgres', include: tasks, env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'postgres' } } },
       { extends: true, test: { name: 'tasks-embedded', include: tasks, env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' } } },
-      // The monitor in Debian's Chromium (playwright-core) against a real HTTP server, embedded mode.
-      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' }, testTimeout: 120_000 } },
     ],
     coverage: {
       provider: 'v8',
