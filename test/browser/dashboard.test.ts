@@ -100,8 +100,15 @@ describe('the monitor in a browser', () => {
   });
 
   it('draws the overview from the persisted history', async () => {
+    // a mixed minute: successes of varied runtimes, retries and failures
+    const ids = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => enqueue('t_sleep', { ms: 20 + i * 40 })),
+      ...Array.from({ length: 3 }, () => enqueue('t_flaky', { failTimes: 1 })),
+      ...Array.from({ length: 2 }, () => enqueue('t_fatal', {})),
+    ]);
+    for (const id of ids) await m.env.waitFor(id, ['SUCCESS', 'FAILURE']);
     await page.goto('/dashboard');
-    await expect.poll(() => page.locator('.stat.ok .value').nth(1).textContent(), { timeout: 20_000 }).not.toBe('0');
+    await expect.poll(async () => Number(await page.locator('.stat.ok .value').nth(1).textContent()), { timeout: 20_000 }).toBeGreaterThanOrEqual(14);
     await screenshot(page, 'overview');
     expect(problems, 'no console errors or CSP violations').toEqual([]);
   });
