@@ -65,7 +65,7 @@ export interface BackendOptions {
 }
 
 /** Redis connection options from REDIS_URL; BullMQ opens (and reopens) the connections itself. */
-export function redisOptions(url: string, forWorkers: boolean): ConnectionOptions {
+export function redisOptions(url: string, forWorkers: boolean, name?: string): ConnectionOptions {
   const u = new URL(url);
   return {
     host: u.hostname,
@@ -73,6 +73,8 @@ export function redisOptions(url: string, forWorkers: boolean): ConnectionOption
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     db: Number(u.pathname.slice(1) || 0),
+    // Named so operators (and tests) can tell Conveyor's connections apart in CLIENT LIST.
+    ...(name ? { connectionName: name } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     // Workers wait out an outage; producers (HTTP) fail fast so the API can answer 503.
     maxRetriesPerRequest: forWorkers ? null : 1,
@@ -123,8 +125,8 @@ export async function openTaskBackend(config: Config, opts: BackendOptions): Pro
 }
 
 function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBackend {
-  const producer = redisOptions(url, forWorkers);
-  const blocking = redisOptions(url, true);
+  const producer = redisOptions(url, forWorkers, `${prefix}:producer`);
+  const blocking = redisOptions(url, true, `${prefix}:worker`);
   const queues = new Map<string, TaskQueue>();
   const owned: { close(): Promise<void> }[] = [];
   const queue = (name: string) => {

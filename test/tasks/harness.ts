@@ -73,7 +73,7 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
   const childEnv: Record<string, string> = {
     ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: 'info',
     DATA_DIR: base.config.dataDir,
     TEST_TASK_QUEUE: queue,
     ...(base.config.DATABASE_URL ? { DATABASE_URL: base.config.DATABASE_URL } : {}),
@@ -137,15 +137,30 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
 }
 
 /** `conveyor worker` in a child process, with the test tasks included. */
-export function spawnWorker(env: Record<string, string>, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['src/cli.ts', 'worker', '--include', './test/tasks/fixtures/child-tasks.ts', ...args], {
+export function spawnWorker(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'worker', '--include', './test/tasks/fixtures/child-tasks.ts', ...args], {
     cwd: process.cwd(),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (d: Buffer) => process.env.TEST_LOG_LEVEL && process.stdout.write(d));
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (process.env.TEST_LOG_LEVEL) process.stdout.write(d);
+  });
+  Object.defineProperty(child, 'output', { get: () => out });
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
   return child;
+}
+
+/** Resolves once the child's worker publishes its first heartbeat. */
+export async function workerStarted(child: ChildProcess, client: TaskClient, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await client.listWorkers()).some((w) => w.pid === child.pid && w.online)) {
+    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}`);
+    if (Date.now() > until) throw new Error('worker did not start');
+    await sleep(50);
+  }
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
