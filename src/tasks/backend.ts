@@ -13,6 +13,7 @@ import {
   Worker,
   createPostgresBackend,
   runMigrations,
+  type PostgresConnection,
   type BackendFactory,
   type ConnectionOptions,
   type IQueueBackend,
@@ -44,6 +45,12 @@ export interface TaskBackend {
   queue(name: string): TaskQueue;
   worker(name: string, processor: Processor<TaskJobData, unknown, string> | string | URL, opts: Omit<WorkerOptions, 'connection'>): TaskWorker;
   queueEvents(name: string): TaskQueueEvents;
+  /**
+   * Tell this process's workers of `queue` that a task is waiting. Only embedded needs it
+   * (no NOTIFY there): an in-process worker then starts the task at once instead of at its
+   * next poll. A no-op elsewhere.
+   */
+  nudge(queue: string): void;
   /** Answers when the broker does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -153,6 +160,7 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
       owned.push(e);
       return e;
     },
+    nudge: () => undefined,
     async ping() {
       await queue('default').getJobCountByTypes('waiting');
     },
@@ -178,6 +186,7 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
   const factory = createPostgresBackend as unknown as BackendFactory<IQueueBackend, pg.Pool>;
   const queues = new Map<string, TaskQueue>();
   const owned: { close(): Promise<void> }[] = [];
+  const local = new Map<string, TaskWorker[]>();
   const connection = pool as unknown as ConnectionOptions;
   const queue = (name: string) => {
     let q = queues.get(name);
@@ -200,12 +209,24 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
       const Ctor = embedded ? PollingWorker : Worker<TaskJobData, unknown, string>;
       const w = new Ctor(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
       owned.push(w);
+      if (embedded) {
+        const list = local.get(name) ?? [];
+        list.push(w);
+        local.set(name, list);
+      }
       return w;
     },
     queueEvents(name) {
       const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 5_000 }, factory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
       owned.push(e);
       return e;
+    },
+    nudge(name) {
+      for (const w of local.get(name) ?? []) {
+        // The worker waits for a NOTIFY on its LISTEN client; deliver the one the socket drops.
+        const conn = (w.getBackend() as unknown as { connection?: PostgresConnection }).connection;
+        void conn?.getListenClient().then((c) => (c as unknown as NodeJS.EventEmitter).emit('notification', { channel: 'bullmq_jobs', payload: name }), () => undefined);
+      }
     },
     async ping() {
       // Also tells "task engine not migrated" apart from "database down".
@@ -214,6 +235,7 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     async close() {
       await Promise.allSettled(owned.splice(0).map((o) => o.close()));
       queues.clear();
+      local.clear();
       await pool.end();
     },
   };

@@ -114,6 +114,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       };
       await backend.queue(queue).add(name, data, jobOptions(task, config, { ...options, taskId }));
+      if (!options.delayMs) backend.nudge(queue);
       return { id: taskId, state: 'PENDING' };
     },
     async delay(task, args, options) {

@@ -37,6 +37,8 @@ export interface TaskWorkerOptions {
   readonly heartbeatMs?: number;
   /** How often running tasks are checked for revocation, in ms. Default 250. */
   readonly revokePollMs?: number;
+  /** Called in this process when a run ends (benchmarks, tests). */
+  readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
 
 export interface RunningWorker {
@@ -94,11 +96,13 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     });
     w.on('completed', (job) => {
       processed++;
+      opts.onSettled?.(job.id ?? '', 'completed');
       stats.succeeded(job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0);
     });
     w.on('failed', (job, err) => {
       if (err instanceof WaitingError || err?.name === 'WaitingError') return;
       processed++;
+      if (job) opts.onSettled?.(job.id ?? '', 'failed');
       const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && err?.name !== 'UnrecoverableError';
       if (willRetry) stats.retried();
       else {

@@ -1,0 +1,255 @@
+/**
+ * Task figures, each beside plain BullMQ doing the same in the same sitting:
+ * throughput of N `fetch_data` tasks against a loopback upstream and enqueue→SUCCESS
+ * latency (p50/p99), on Redis, PostgreSQL and embedded PGlite; then tasks/s enqueued
+ * over HTTP (POST /api/tasks) on Redis.
+ *
+ * Env: BENCH_TASKS (default 10000), BENCH_LATENCY (sequential tasks, default 300),
+ * BENCH_BACKENDS (default redis,postgres,embedded), BENCH_REDIS_URL, BENCH_DATABASE_URL.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, Worker, createPostgresBackend, type BackendFactory, type ConnectionOptions } from 'bullmq';
+import pg from 'pg';
+import pino from 'pino';
+import { loadConfig, type Config } from '../src/config/index.ts';
+import { openData, type DataRuntime } from '../src/db/runtime.ts';
+import { migrateApp } from '../src/db/migrate.ts';
+import { migrateTaskEngine, openTaskBackend, redisOptions } from '../src/tasks/backend.ts';
+import { createRegistry, createTaskClient } from '../src/tasks/index.ts';
+import { startTaskWorker } from '../src/tasks/worker.ts';
+import { fmt, load, pct, table } from './lib.ts';
+import { startUpstream } from './upstream.ts';
+
+type Backend = 'redis' | 'postgres' | 'embedded';
+const N = Number(process.env.BENCH_TASKS ?? 10_000);
+const LAT = Number(process.env.BENCH_LATENCY ?? 300);
+const CONCURRENCY = 64;
+const PRODUCERS = 32;
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+interface Figures {
+  tps: number;
+  p50: number;
+  p99: number;
+}
+
+/** Something that can enqueue, and tells us when each job finished in this process. */
+interface Subject {
+  enqueue(url: string): Promise<string>;
+  onDone(listener: (id: string) => void): void;
+  close(): Promise<void>;
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+};
+
+async function measure(subject: Subject, url: string): Promise<Figures> {
+  const waiters = new Map<string, () => void>();
+  let done = 0;
+  subject.onDone((id) => {
+    done++;
+    waiters.get(id)?.();
+  });
+  // Latency: one task at a time, enqueue → finished.
+  const lat: number[] = [];
+  for (let i = 0; i < LAT; i++) {
+    const t0 = performance.now();
+    const finished = new Promise<void>((r) => waiters.set(`pending-${i}`, r));
+    const id = await subject.enqueue(url);
+    waiters.set(id, waiters.get(`pending-${i}`)!);
+    waiters.delete(`pending-${i}`);
+    if (done > i) {
+      /* finished before we registered: done already counts it */
+    } else await finished;
+    lat.push(performance.now() - t0);
+    waiters.delete(id);
+  }
+  // Throughput: N tasks from concurrent producers, first enqueue → last finished.
+  const base = done;
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PRODUCERS }, async () => {
+      while (next < N) {
+        next++;
+        await subject.enqueue(url);
+      }
+    }),
+  );
+  while (done - base < N) await new Promise((r) => setTimeout(r, 5));
+  const tps = N / ((performance.now() - start) / 1000);
+  return { tps, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+}
+
+interface Site {
+  config: Config;
+  data: DataRuntime;
+  close(): Promise<void>;
+}
+
+async function openSite(backend: Backend): Promise<Site> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    FETCH_ALLOW_PRIVATE: 'true',
+    TASK_QUEUE_LIMIT: '10000000',
+    TASK_PREFIX: `bench_${randomBytes(3).toString('hex')}`,
+  };
+  let drop = async () => undefined as void;
+  if (backend !== 'embedded') {
+    const name = `conveyor_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    env.DATABASE_URL = u.toString();
+    if (backend === 'redis') env.REDIS_URL = redisUrl;
+    drop = async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  const config = loadConfig(env);
+  const data = await openData(config, { command: 'bench', requireOwnership: backend === 'embedded', poolSize: 8 });
+  if (backend !== 'embedded') await migrateApp(data.database);
+  if (backend === 'postgres') await migrateTaskEngine(data.url);
+  return {
+    config,
+    data,
+    close: async () => {
+      await data.close();
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function conveyorSubject(site: Site): Promise<Subject> {
+  const { config, data } = site;
+  const registry = await createRegistry(config);
+  const backend = await openTaskBackend(config, { databaseUrl: data.url, embedded: data.database.embedded, forWorkers: true, poolSize: data.database.embedded ? 4 : 16 });
+  const client = await createTaskClient({ config, data, registry, backend });
+  const listeners: ((id: string) => void)[] = [];
+  const worker = await startTaskWorker({
+    config, backend, registry, database: data.database, logger: pino({ level: 'silent' }), concurrency: CONCURRENCY,
+    onSettled: (id) => listeners.forEach((l) => l(id)),
+  });
+  return {
+    enqueue: async (url) => (await client.enqueue('fetch_data', { url })).id,
+    onDone: (l) => listeners.push(l),
+    close: async () => {
+      await worker.close();
+      await client.close();
+      await backend.close();
+    },
+  };
+}
+
+/** Plain BullMQ: a Queue and a Worker whose processor is a bare fetch + JSON parse. */
+async function plainSubject(site: Site, backend: Backend): Promise<Subject> {
+  const name = `plain_${randomBytes(3).toString('hex')}`;
+  let pool: pg.Pool | undefined;
+  let queue: Queue;
+  let worker: Worker;
+  const processor = async (job: { data: { url: string } }) => (await fetch(job.data.url)).json();
+  if (backend === 'redis') {
+    queue = new Queue(name, { connection: redisOptions(redisUrl, false) });
+    worker = new Worker(name, processor, { connection: redisOptions(redisUrl, true), concurrency: CONCURRENCY });
+  } else {
+    pool = new pg.Pool({ connectionString: site.data.url, max: backend === 'embedded' ? 12 : 24, options: '-c search_path=bullmq,public' });
+    pool.on('error', () => undefined);
+    if (backend === 'embedded') {
+      // What Conveyor's backend does on embedded: migrate, and set the shared session's search_path.
+      await migrateTaskEngine(site.data.url);
+      await pool.query('SET search_path TO bullmq, public');
+    }
+    const factory = createPostgresBackend as unknown as BackendFactory<never>;
+    const connection = pool as unknown as ConnectionOptions;
+    queue = new Queue(name, { connection }, factory);
+    // Embedded has no NOTIFY: poll like Conveyor does (the same drainDelay).
+    worker = new Worker(name, processor, { connection, concurrency: CONCURRENCY, drainDelay: backend === 'embedded' ? site.config.TASK_POLL_MS / 1000 : 5 }, factory);
+  }
+  const listeners: ((id: string) => void)[] = [];
+  worker.on('completed', (job) => listeners.forEach((l) => l(job.id ?? '')));
+  return {
+    enqueue: async (url) => (await queue.add('fetch', { url }, { removeOnComplete: { count: 100_000 } })).id ?? '',
+    onDone: (l) => listeners.push(l),
+    close: async () => {
+      await worker.close();
+      await queue.close();
+      await pool?.end();
+    },
+  };
+}
+
+async function httpEnqueueRate(url: string): Promise<number> {
+  const site = await openSite('redis');
+  try {
+    const { buildApp } = await import('../src/app/build-app.ts');
+    const { createUser, createToken } = await import('../src/modules/accounts/service.ts');
+    const tasks = await createTaskClient({ config: site.config, data: site.data });
+    const app = await buildApp(site.config, { database: site.data.database, logger: pino({ level: 'silent' }), tasks });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    await createUser(site.data.database.db, { username: 'bench', password: 'correct horse battery' });
+    const { token } = await createToken(site.data.database.db, 'bench');
+    const r = await load({
+      url: `http://127.0.0.1:${port}/api/tasks`,
+      method: 'POST',
+      connections: 64,
+      duration: Number(process.env.BENCH_HTTP_SECONDS ?? 10),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'fetch_data', args: { url } }),
+    });
+    await app.close();
+    await tasks.close();
+    return r.rps;
+  } finally {
+    await site.close();
+  }
+}
+
+export async function runTaskBench(): Promise<void> {
+  const upstream = await startUpstream(0);
+  const backends = (process.env.BENCH_BACKENDS ?? 'redis,postgres,embedded').split(',') as Backend[];
+  const rows: (string | number)[][] = [['backend', 'conveyor tasks/s', 'plain BullMQ tasks/s', 'ratio', 'conveyor p50/p99 ms', 'plain p50/p99 ms']];
+  console.log(`\nTasks: ${fmt(N)} fetch_data tasks, concurrency ${CONCURRENCY}, ${PRODUCERS} producers; latency over ${LAT} sequential tasks`);
+  try {
+    for (const b of backends) {
+      const site = await openSite(b);
+      try {
+        const plain = await plainSubject(site, b);
+        const p = await measure(plain, upstream.url);
+        await plain.close();
+        const conveyor = await conveyorSubject(site);
+        const c = await measure(conveyor, upstream.url);
+        await conveyor.close();
+        rows.push([b, fmt(c.tps), fmt(p.tps), pct(c.tps, p.tps), `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}`, `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)}`]);
+      } finally {
+        await site.close();
+      }
+    }
+    console.log(table(rows));
+    if (backends.includes('redis') && process.env.BENCH_HTTP !== '0') {
+      const rps = await httpEnqueueRate(upstream.url);
+      console.log(`End to end on Redis: ${fmt(rps)} tasks/s enqueued over HTTP (POST /api/tasks, 64 connections; target ≥ 3,000)`);
+    }
+  } finally {
+    await upstream.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runTaskBench();
