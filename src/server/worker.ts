@@ -17,7 +17,7 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  if (opts.pool !== 'inline') throw new CommandError(`--pool ${opts.pool} is not available yet; use --pool inline`);
+  if (opts.maxTasksPerChild !== undefined) throw new CommandError('--max-tasks-per-child is not available yet');
   const queues = opts.queues?.split(',').map((q) => q.trim()).filter(Boolean);
   const data = await openData(config, { command: 'worker', logger, poolSize: 4 });
   const registry = await createRegistry(config, opts.include ?? []);
@@ -28,7 +28,9 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
     forWorkers: true,
     poolSize: data.database.embedded ? 4 : Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
   });
-  const worker = await startTaskWorker({ config, backend, registry, database: data.database, logger, concurrency, ...(queues ? { queues } : {}) });
+  const worker = await startTaskWorker({
+    config, backend, registry, database: data.database, logger, concurrency, pool: opts.pool, include: opts.include ?? [], ...(queues ? { queues } : {}),
+  });
   handleSignals(
     () => [
       { name: 'worker', run: () => worker.close() },

@@ -37,6 +37,13 @@ export interface TaskWorkerOptions {
   readonly heartbeatMs?: number;
   /** How often running tasks are checked for revocation, in ms. Default 250. */
   readonly revokePollMs?: number;
+  /**
+   * Where handlers run: `inline` (this event loop), or sandboxed in worker `threads` or
+   * child `process`es (CPU-bound tasks). Default `inline`.
+   */
+  readonly pool?: 'inline' | 'threads' | 'process';
+  /** Task modules the sandbox must load besides TASK_MODULES (`--include`). */
+  readonly include?: readonly string[];
   /** Called in this process when a run ends (benchmarks, tests). */
   readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
@@ -82,8 +89,16 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     }
   };
 
+  const pool = opts.pool ?? 'inline';
+  const sandboxEnv = { ...process.env, TASK_MODULES: [...config.taskModules, ...(opts.include ?? [])].join(',') };
+  const sandbox = {
+    useWorkerThreads: pool === 'threads',
+    workerForkOptions: { env: sandboxEnv },
+    workerThreadsOptions: { env: sandboxEnv },
+  };
   const workers: TaskWorker[] = queues.map((queue) => {
-    const w = backend.worker(queue, processor, {
+    const w = backend.worker(queue, pool === 'inline' ? processor : new URL('./sandbox.ts', import.meta.url), {
+      ...(pool === 'inline' ? {} : sandbox),
       name: id,
       concurrency,
       lockDuration: config.TASK_LOCK_MS,
