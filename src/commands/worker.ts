@@ -1,13 +1,6 @@
 import { Option } from 'commander';
 import { defineCommand, intOption } from './command.ts';
-
-export interface WorkerCommandOptions {
-  concurrency?: number;
-  queues?: string;
-  include?: string[];
-  pool: 'inline' | 'threads' | 'process';
-  maxTasksPerChild?: number;
-}
+import type { WorkerCommandOptions } from '../server/worker.ts';
 
 export default defineCommand({
   name: 'worker',

@@ -4,7 +4,6 @@
  * Imports nothing of the HTTP stack.
  */
 import { createLogger } from '../app/logger.ts';
-import type { WorkerCommandOptions } from '../commands/worker.ts';
 import { CommandError } from '../commands/command.ts';
 import { loadConfig, loadDotEnv } from '../config/index.ts';
 import { openData } from '../db/runtime.ts';
@@ -12,6 +11,15 @@ import { handleSignals } from '../lib/shutdown.ts';
 import { openTaskBackend } from '../tasks/backend.ts';
 import { createRegistry } from '../tasks/index.ts';
 import { startTaskWorker } from '../tasks/worker.ts';
+
+/** The options of `conveyor worker` (see src/commands/worker.ts). */
+export interface WorkerCommandOptions {
+  concurrency?: number;
+  queues?: string;
+  include?: string[];
+  pool: 'inline' | 'threads' | 'process';
+  maxTasksPerChild?: number;
+}
 
 export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   loadDotEnv();
