@@ -140,3 +140,17 @@ describe(`delivery on ${broker()}`, () => {
     expect((await env.waitFor(id, ['SUCCESS'], 30_000)).result).toEqual({ value: 9 });
   });
 });
+
+describe(`shutdown past the grace period on ${broker()}`, () => {
+  it('returns a task still running to the queue, where another worker finishes it', { timeout: 60_000 }, async () => {
+    env = await createTaskEnv({ env: { SHUTDOWN_GRACE_MS: '300' } });
+    const first = await env.startWorker();
+    const { id } = await env.client.enqueue('t_sleep', { ms: 1_500 });
+    await env.waitFor(id, ['STARTED']);
+    await first.close();
+    const back = await env.client.getTask(id);
+    expect(back?.state).toBe('PENDING'); // back in the queue, not FAILURE
+    await env.startWorker();
+    expect((await env.waitFor(id, ['SUCCESS', 'FAILURE'], 30_000)).state).toBe('SUCCESS');
+  });
+});
