@@ -24,6 +24,9 @@ function mapError(err: unknown): never {
   if (err instanceof InvalidArgsError) throw new AppError('invalid_request', err.message, { details: err.issues });
   if (err instanceof QueueFullError) throw new AppError('queue_full', err.message, { headers: { 'retry-after': '1' } });
   if (err instanceof TaskFinishedError) throw new AppError('conflict', err.message);
+  if (err instanceof Error && err.name === 'SchemaMigrationRequiredError') {
+    throw new AppError('unavailable', 'The task engine is not migrated: run `conveyor migrate`', { cause: err });
+  }
   if (err instanceof Error && /ECONNREFUSED|Connection is closed|max retries per request|Stream isn't writeable|enableOfflineQueue/i.test(err.message)) {
     throw new AppError('unavailable', 'The task broker cannot be reached right now', { cause: err });
   }
