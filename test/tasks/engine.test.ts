@@ -116,6 +116,17 @@ describe(`task engine on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () 
     expect(found.data.map((t) => t.id)).toEqual([ids[0]]);
   });
 
+  it('subscribe() delivers state changes for the monitor', async () => {
+    const seen: string[] = [];
+    const { id } = await env.client.enqueue('t_sleep', { ms: 200 });
+    const stop = env.client.subscribe((e) => e.taskId === id && seen.push(e.state));
+    try {
+      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe('SUCCESS');
+    } finally {
+      stop();
+    }
+  });
+
   it('publishes heartbeats and per-minute history', async () => {
     const workers = await env.client.listWorkers();
     expect(workers.some((w) => w.online && w.pid === process.pid && w.processed > 0)).toBe(true);
