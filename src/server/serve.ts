@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../app/logger.ts';
 import { loadConfig, loadDotEnv, type Config } from '../config/index.ts';
 import { openData, type DataRuntime } from '../db/runtime.ts';
-import { handleSignals, type ShutdownStep } from '../lib/shutdown.ts';
+import { closeHttp, handleSignals, type ShutdownStep } from '../lib/shutdown.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -69,7 +69,7 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
   await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker: Boolean(worker) }, 'conveyor is serving');
   return [
-    { name: 'http', run: () => app.close() },
+    { name: 'http', run: () => closeHttp(app) },
     { name: 'worker', run: async () => worker?.close() },
     { name: 'queues', run: async () => (await tasks.close(), await backend.close()) },
     { name: 'database', run: () => data.close() },
