@@ -63,7 +63,10 @@ describe('serve --workers 2', () => {
       const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`${served.base}/api/items/999999`).then((r) => r.status)));
       expect(new Set(answers)).toEqual(new Set([404]));
       expect(served.output()).toMatch(/primary started HTTP processes/);
-      expect(served.output().match(/conveyor is serving/g)?.length).toBe(2);
+      // /healthz answered once the first child listened; give the second one time to start.
+      const serving = () => served.output().match(/conveyor is serving/g)?.length ?? 0;
+      for (let i = 0; i < 200 && serving() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(serving()).toBe(2);
     } finally {
       served.child.kill('SIGTERM');
       expect(await served.exited).toBe(0);
