@@ -79,6 +79,8 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
 async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): Promise<void> {
   // The primary owns the embedded database (and runs migrations) before any child starts.
   const data = config.mode === 'embedded' ? await openData(config, { command: 'serve', requireOwnership: true, logger, poolSize: 4 }) : undefined;
+  // Embedded mode promises one command for API, worker and scheduler: the primary runs the worker.
+  const worker = data && opts.worker ? await startPrimaryWorker(config, data, logger) : undefined;
   cluster.setupPrimary({ args: process.argv.slice(2) });
   let stopping = false;
   const fork = () => cluster.fork({ CONVEYOR_CLUSTER_CHILD: '1' });
@@ -100,8 +102,26 @@ async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): P
         w!.process.kill('SIGTERM');
       }
     });
-  handleSignals(() => [{ name: 'http processes', run: stopChildren }, ...(data ? [{ name: 'database', run: () => data.close() }] : [])], {
-    graceMs: config.SHUTDOWN_GRACE_MS,
-    logger,
-  });
+  handleSignals(
+    () => [
+      { name: 'http processes', run: stopChildren },
+      ...(worker ?? []),
+      ...(data ? [{ name: 'database', run: () => data.close() }] : []),
+    ],
+    { graceMs: config.SHUTDOWN_GRACE_MS, logger },
+  );
+}
+
+/** The cluster primary's task worker (embedded mode); returns its shutdown steps: worker, queues. */
+async function startPrimaryWorker(config: Config, data: DataRuntime, logger: Logger): Promise<ShutdownStep[]> {
+  const { openTaskBackend } = await import('../tasks/backend.ts');
+  const { createRegistry } = await import('../tasks/index.ts');
+  const { startTaskWorker } = await import('../tasks/worker.ts');
+  const registry = await createRegistry(config);
+  const backend = await openTaskBackend(config, { databaseUrl: data.url, embedded: data.database.embedded, forWorkers: true, poolSize: 4 });
+  const worker = await startTaskWorker({ config, backend, registry, database: data.database, logger: logger.child({ component: 'worker' }) });
+  return [
+    { name: 'worker', run: () => worker.close() },
+    { name: 'queues', run: () => backend.close() },
+  ];
 }

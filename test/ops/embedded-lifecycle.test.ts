@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,8 +14,8 @@ const env = { DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' };
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** While serve runs, another process reaches its database through the socket (as the CLI verbs do). */
-async function tokenThroughRunningServe(): Promise<string> {
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+async function tokenThroughRunningServe(dir = dataDir): Promise<string> {
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, LOG_LEVEL: 'silent' });
   const data = await openData(config, { command: 'test', poolSize: 2 });
   try {
     expect(data.embedded).toBeUndefined(); // a client of the running serve, not a second owner
@@ -56,10 +58,30 @@ describe('embedded mode, as real processes', () => {
 });
 
 describe('serve --workers 2', () => {
-  it('runs two HTTP processes on one port over the primary\'s embedded database, and stops them all on SIGTERM', async () => {
+  it('runs two HTTP processes on one port over the primary\'s embedded database, a worker in the primary, and stops them all on SIGTERM', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-cluster-'));
-    const served = await startServe({ DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '' }, ['--workers', '2']);
+    const upstream = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
+    const served = await startServe({ DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '', FETCH_ALLOW_PRIVATE: 'true' }, ['--workers', '2']);
     try {
+      // A task enqueued through either HTTP process runs on the primary's worker.
+      const token = await tokenThroughRunningServe(dir);
+      const enqueued = await fetch(`${served.base}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ name: 'fetch_data', args: { url: upstreamUrl } }),
+      });
+      expect(enqueued.status).toBe(202);
+      const { task_id } = (await enqueued.json()) as { task_id: string };
+      let state = '';
+      for (let i = 0; i < 150 && state !== 'SUCCESS'; i++) {
+        const res = await fetch(`${served.base}/api/tasks/${task_id}`, { headers: { authorization: `Bearer ${token}` } });
+        state = ((await res.json()) as { state: string }).state;
+        if (state !== 'SUCCESS') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(state).toBe('SUCCESS');
+
       const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`${served.base}/api/items/999999`).then((r) => r.status)));
       expect(new Set(answers)).toEqual(new Set([404]));
       expect(served.output()).toMatch(/primary started HTTP processes/);
@@ -70,6 +92,8 @@ describe('serve --workers 2', () => {
     } finally {
       served.child.kill('SIGTERM');
       expect(await served.exited).toBe(0);
+      upstream.closeAllConnections();
+      upstream.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
