@@ -1,9 +1,5 @@
+import type { MonitorOptions } from '../server/monitor.ts';
 import { defineCommand, intOption } from './command.ts';
-
-export interface MonitorOptions {
-  host?: string;
-  port?: number;
-}
 
 export default defineCommand({
   name: 'monitor',

@@ -4,10 +4,14 @@
  * it can run beside any number of `serve` and `worker` processes, or on its own machine.
  */
 import { createLogger } from '../app/logger.ts';
-import type { MonitorOptions } from '../commands/monitor.ts';
 import { loadConfig, loadDotEnv } from '../config/index.ts';
 import { openData } from '../db/runtime.ts';
 import { closeHttp, handleSignals } from '../lib/shutdown.ts';
+
+export interface MonitorOptions {
+  host?: string;
+  port?: number;
+}
 
 /** Flower's port. */
 export const DEFAULT_MONITOR_PORT = 5555;
