@@ -1,6 +1,10 @@
 /** Real `conveyor` child processes for lifecycle tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { expect } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { openData } from '../../src/db/runtime.ts';
+import { createToken, createUser } from '../../src/modules/accounts/service.ts';
 
 export const cli = (args: string[], env: Record<string, string>, input?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -51,4 +55,18 @@ export async function startServe(env: Record<string, string>, args: string[] = [
   }
   child.kill('SIGKILL');
   throw new Error(`serve did not become healthy:\n${out}`);
+}
+
+/** While an embedded serve runs, reach its database through the socket (as the CLI verbs do) and make a user's token. */
+export async function tokenThroughRunningServe(dataDir: string, opts: { staff?: boolean } = {}): Promise<string> {
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const data = await openData(config, { command: 'test', poolSize: 2 });
+  try {
+    expect(data.embedded).toBeUndefined(); // a client of the running serve, not a second owner
+    const username = `u${Date.now()}${Math.floor(Math.random() * 1000)}`;
+    await createUser(data.database.db, { username, password: 'password123', isStaff: opts.staff ?? false });
+    return (await createToken(data.database.db, username)).token;
+  } finally {
+    await data.close();
+  }
 }

@@ -4,28 +4,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
-import { openData } from '../../src/db/runtime.ts';
-import { createToken, createUser } from '../../src/modules/accounts/service.ts';
-import { cli, startServe } from '../helpers/processes.ts';
+import { cli, startServe, tokenThroughRunningServe } from '../helpers/processes.ts';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-lifecycle-'));
 const env = { DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' };
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-/** While serve runs, another process reaches its database through the socket (as the CLI verbs do). */
-async function tokenThroughRunningServe(dir = dataDir): Promise<string> {
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, LOG_LEVEL: 'silent' });
-  const data = await openData(config, { command: 'test', poolSize: 2 });
-  try {
-    expect(data.embedded).toBeUndefined(); // a client of the running serve, not a second owner
-    const username = `u${Date.now()}`;
-    await createUser(data.database.db, { username, password: 'password123' });
-    return (await createToken(data.database.db, username)).token;
-  } finally {
-    await data.close();
-  }
-}
 
 describe('embedded mode, as real processes', () => {
   it('refuses a second serve on the same DATA_DIR, keeps data through kill -9, and shuts down gracefully', async () => {
@@ -34,7 +17,7 @@ describe('embedded mode, as real processes', () => {
     expect(second.code).not.toBe(0);
     expect(second.stderr).toMatch(/is in use by process \d+ \(conveyor serve/);
 
-    const token = await tokenThroughRunningServe();
+    const token = await tokenThroughRunningServe(dataDir);
     const created = await fetch(`${first.base}/api/items`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe } from '../helpers/processes.ts';
+import { startServe, tokenThroughRunningServe } from '../helpers/processes.ts';
 
 let upstream: http.Server;
 let upstreamUrl: string;
@@ -34,5 +34,28 @@ describe('SIGTERM', () => {
     const code = await served.exited;
     expect(code, served.output()).toBe(0);
     await expect(fetch(`${served.base}/healthz`)).rejects.toThrow();
+  });
+
+  it('ends open task event streams (a task still waiting) so the drain does not wait for them', async () => {
+    const served = await startServe({ DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', SHUTDOWN_GRACE_MS: '20000' });
+    const token = await tokenThroughRunningServe(dataDir, { staff: true });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const enqueued = await fetch(`${served.base}/api/tasks`, {
+      method: 'POST', headers, body: JSON.stringify({ name: 'fetch_data', args: { url: 'https://example.com/' }, options: { delay_ms: 3_600_000 } }),
+    });
+    expect(enqueued.status).toBe(202);
+    const { task_id } = (await enqueued.json()) as { task_id: string };
+    const events = await fetch(`${served.base}/api/tasks/${task_id}/events`, { headers });
+    expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = events.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/PENDING/);
+
+    const started = Date.now();
+    served.child.kill('SIGTERM');
+    while (!(await reader.read()).done) { /* drain until the server ends the stream */ }
+    const code = await served.exited;
+    expect(code, served.output()).toBe(0);
+    // Well inside the 20 s grace period: nothing waited for the stream to end by itself.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });

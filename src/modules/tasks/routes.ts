@@ -48,6 +48,13 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
     handler: async (request) => service.toTask(await service.revoke(tasks, request.params.id, request.user!)),
   });
 
+  // Event streams last as long as their task; shutdown ends them so the server can drain.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+    open.clear();
+  });
+
   app.get('/:id/events', {
     schema: {
       tags: ['tasks'],
@@ -58,7 +65,9 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
     },
     handler: async (request, reply) => {
       const first = await service.getTask(tasks, request.params.id, request.user);
-      streamTaskEvents(reply, tasks, first, sse);
+      const end = streamTaskEvents(reply, tasks, first, sse);
+      open.add(end);
+      reply.raw.on('close', () => open.delete(end));
       return reply;
     },
   });

@@ -15,7 +15,8 @@ export interface SseOptions {
   readonly pollMs?: number;
 }
 
-export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: TaskRecord, opts: SseOptions = {}): void {
+/** Starts the stream; returns a function that ends it (the server calls it when shutting down). */
+export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: TaskRecord, opts: SseOptions = {}): () => void {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, {
@@ -78,4 +79,5 @@ export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: 
   send(first);
   // A change between the first read and the watch would otherwise wait for the poll.
   void refresh();
+  return close;
 }
