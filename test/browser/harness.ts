@@ -74,7 +74,8 @@ export async function createMonitorEnv(): Promise<MonitorEnv> {
       const problems: string[] = [];
       page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
       page.on('pageerror', (e) => problems.push(e.message));
-      page.on('requestfailed', (r) => !r.url().includes('/dashboard/api/events') && problems.push(`request failed: ${r.url()}`));
+      // Aborted requests are the views cancelling their fetches on navigation; the event stream is cut at close.
+      page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && !r.url().includes('/dashboard/api/events') && problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
       return { context, page, problems };
     },
     async close() {

@@ -46,6 +46,7 @@ export function tasksView(main) {
   replace(main, h('h1', {}, 'Tasks'), form, status, h('section', { class: 'panel' }, listBox, pager));
 
   const rows = new Map();
+  const shown = new Map(); // task_id → the record its row shows
   const row = (t) => h('tr', { dataset: { task: t.task_id } },
     h('th', { scope: 'row' }, h('a', { href: `/dashboard/tasks/${encodeURIComponent(t.task_id)}`, 'data-nav': true, class: 'mono', title: t.task_id }, shortId(t.task_id))),
     h('td', {}, t.name),
@@ -64,9 +65,11 @@ export function tasksView(main) {
     else if (prepend) tbody.prepend(next);
     else tbody.append(next);
     rows.set(t.task_id, next);
+    shown.set(t.task_id, t);
     while (rows.size > LIMIT && prepend) {
       const last = tbody.lastElementChild;
       rows.delete(last.dataset.task);
+      shown.delete(last.dataset.task);
       last.remove();
     }
   }
@@ -91,28 +94,38 @@ export function tasksView(main) {
       page.next && h('a', { class: 'button', href: `/dashboard/tasks?${withParam(here, 'after', page.next)}`, 'data-nav': true, rel: 'next' }, 'Next page'));
   }).catch((err) => { if (err.name !== 'AbortError') report(`Could not load tasks: ${err.message}`, true); });
 
-  // Live: states change in place; on the first page, new tasks that match come in on top.
+  // Live: a badge changes the moment its event arrives; then, at most once a second however
+  // busy the queues are, the page is fetched again to fill in runtimes and, on the first
+  // page, to bring matching new tasks in on top.
   const firstPage = !filters.after;
-  const matches = (e) => (!filters.state || e.state === filters.state) && (!filters.name || e.name === filters.name)
-    && (!filters.search || e.task_id.includes(filters.search) || e.name.includes(filters.search));
-  const off = live.on('task', async (e) => {
-    const known = rows.has(e.task_id);
-    if (!known && !(firstPage && matches(e))) return;
-    if (known && filters.state && e.state !== filters.state) return void updateBadge(e);
+  const matches = (e) => (!filters.state || e.state === filters.state) && (!filters.name || e.name === filters.name);
+  let timer;
+  const refresh = async () => {
     try {
-      const t = await api.task(e.task_id);
-      if (rows.has(t.task_id) || matches({ ...t })) upsert(t, { prepend: !rows.has(t.task_id) });
+      const page = await api.tasks(query, { signal: controller.signal });
+      for (const t of [...page.data].reverse()) {
+        const old = shown.get(t.task_id);
+        if (!old) upsert(t, { prepend: true });
+        else if (old.state !== t.state || old.runtime_ms !== t.runtime_ms || old.retries !== t.retries) upsert(t, { flash: old.state !== t.state });
+      }
       empty.hidden = rows.size > 0;
-    } catch { /* the task may be gone already */ }
+    } catch { /* the next event tries again */ } finally {
+      timer = undefined;
+    }
+  };
+  const off = live.on('task', (e) => {
+    const known = rows.has(e.task_id);
+    if (known) updateBadge(e);
+    if (known || (firstPage && matches(e))) timer ??= setTimeout(refresh, 1000);
   });
   function updateBadge(e) {
     const cell = rows.get(e.task_id)?.querySelector('td.state');
-    if (cell) replace(cell, badge(e.state));
+    if (cell && cell.textContent !== e.state) replace(cell, badge(e.state));
   }
   const tick = setInterval(() => {
     for (const t of tbody.querySelectorAll('time[datetime]')) t.textContent = ago(t.getAttribute('datetime'));
   }, 5000);
-  return () => { controller.abort(); off(); clearInterval(tick); };
+  return () => { controller.abort(); off(); clearInterval(tick); clearTimeout(timer); };
 }
 
 function withParam(params, key, value) {
