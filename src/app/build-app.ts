@@ -65,7 +65,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(accountsRoutes, { prefix: '/api/auth', database: deps.database, config });
   await app.register(externalRoutes, { prefix: '/api', config });
   await app.register(filesRoutes, { prefix: '/api', config });
-  if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
   if (deps.tasks) await app.register(taskRoutes, { prefix: '/api/tasks', tasks: deps.tasks });
+  if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
   return app;
 }
