@@ -54,14 +54,17 @@ export function createLiveHub(monitor: TaskMonitor, onError: (err: unknown) => v
     try {
       const [workers, queues, history] = await Promise.all([monitor.listWorkers(), monitor.queueCounts(), monitor.history(60)]);
       const now = Date.now();
-      last = frame('snapshot', {
+      const next = frame('snapshot', {
         workers: workers.map((w) => toMonitorWorker(w, now)),
         queues: queues.map(toMonitorQueue),
         history: history.map(toMinuteJson),
       });
-      broadcast(last);
+      if (next === last) return; // an idle system sends nothing new
+      last = next;
+      broadcast(next);
     } catch (err) {
       onError(err);
+      last = undefined; // the next good snapshot must go out, even if unchanged
       broadcast(frame('unavailable', { message: 'The task engine is not answering' }));
     }
   };

@@ -24,6 +24,7 @@ export function connect() {
   });
   source.addEventListener('task', (e) => emit('task', JSON.parse(e.data)));
   source.addEventListener('snapshot', (e) => {
+    emit('status', 'open'); // also clears an earlier "engine unavailable"
     lastSnapshot = JSON.parse(e.data);
     emit('snapshot', lastSnapshot);
   });
