@@ -10,7 +10,7 @@ function timeline(task, seen) {
   const entries = [{ label: 'Received', at: task.created_at }];
   if (task.started_at) entries.push({ label: task.retries > 0 ? `Started (attempt ${task.attempts})` : 'Started', at: task.started_at });
   for (const e of seen) if (e.state === 'RETRY') entries.push({ label: `Retry ${e.retries} scheduled${e.error ? `: ${e.error}` : ''}`, at: e.at });
-  if (task.finished_at) entries.push({ label: task.state === 'SUCCESS' ? 'Succeeded' : task.state === 'FAILURE' ? 'Failed' : `Finished: ${task.state}`, at: task.finished_at });
+  if (task.finished_at) entries.push({ label: ({ SUCCESS: 'Succeeded', FAILURE: 'Failed', REVOKED: 'Revoked' })[task.state] ?? `Finished: ${task.state}`, at: task.finished_at });
   else if (task.state === 'REVOKED') entries.push({ label: 'Revoked', at: seen.findLast((e) => e.state === 'REVOKED')?.at ?? null });
   entries.sort((a, b) => (a.at && b.at ? new Date(a.at) - new Date(b.at) : 0));
   return h('ol', { class: 'timeline' }, entries.map((e) => h('li', {}, h('strong', {}, e.label), e.at && h('time', { datetime: e.at }, time(e.at)))));
