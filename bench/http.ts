@@ -53,8 +53,12 @@ async function prepareDatabase(): Promise<{ url: string; token: string; drop(): 
 function scenarios(base: string, token: string): Record<string, autocannon.Options> {
   let n = 0;
   const run = randomBytes(3).toString('hex');
+  // Reads first, POST last: its rows would otherwise make the next reads (count) slower for
+  // whichever server runs second. `reset()` removes them between servers.
   return {
     'GET item': { url: base, requests: [{ method: 'GET' as const, setupRequest: (r: autocannon.Request) => ({ ...r, path: `/api/items/${1 + Math.floor(Math.random() * SEED_ROWS)}` }) }] },
+    count: { url: `${base}/api/items/count` },
+    'list 100': { url: `${base}/api/items?limit=100` },
     'POST item': {
       url: base,
       requests: [{
@@ -63,8 +67,6 @@ function scenarios(base: string, token: string): Record<string, autocannon.Optio
         setupRequest: (r: autocannon.Request) => ({ ...r, body: JSON.stringify({ name: `bench-${run}-${process.pid}-${n++}`, score: 1 }) }),
       }],
     },
-    count: { url: `${base}/api/items/count` },
-    'list 100': { url: `${base}/api/items?limit=100` },
   };
 }
 
@@ -75,6 +77,14 @@ async function measure(base: string, token: string): Promise<Record<string, Load
     out[name] = await load({ ...opts, connections, duration });
   }
   return out;
+}
+
+/** Back to the seeded table: drop what POST added, and refresh the planner's statistics. */
+async function reset(url: string): Promise<void> {
+  await admin(async (c) => {
+    await c.query(`delete from app.items where id > ${SEED_ROWS}`);
+    await c.query('vacuum analyze app.items');
+  }, url);
 }
 
 async function withServer<T>(proc: Proc, readyUrl: string, fn: () => Promise<T>): Promise<T> {
@@ -97,6 +107,11 @@ async function streamFigures(url: string): Promise<string[][]> {
   const proc = startProc(['src/cli.ts', 'serve', '--port', String(port), '--no-worker'], { DATABASE_URL: url, LOG_LEVEL: logLevel }, 'conveyor');
   return withServer(proc, `http://127.0.0.1:${port}/healthz`, async () => {
     const pid = proc.child.pid!;
+    // Warm the path (modules loaded lazily, JIT, pool connections) with a small stream, so the
+    // baseline is a running server's and the growth is the big stream's own.
+    const warm = await request(`http://127.0.0.1:${port}/api/items/stream?status=inactive`);
+    for await (const _ of warm.body) { /* drain */ }
+    await new Promise((r) => setTimeout(r, 500));
     const before = rssOf(pid);
     const sampler = sampleRss(pid);
     const start = performance.now();
@@ -146,8 +161,10 @@ export async function runHttpBench(): Promise<void> {
       const kPort = cPort + 1000;
       const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { DATABASE_URL: db.url, LOG_LEVEL: logLevel }, 'conveyor');
       const conv = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () => measure(`http://127.0.0.1:${cPort}`, db.token));
+      await reset(db.url);
       const ceiling = startProc(['bench/ceiling.ts'], { DATABASE_URL: db.url, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
       const ceil = await withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measure(`http://127.0.0.1:${kPort}`, db.token));
+      await reset(db.url);
       const rows: (string | number)[][] = [[`processes=${processes}`, 'Conveyor req/s', 'ceiling req/s', 'ratio', 'Conveyor p99', 'ceiling p99', 'non-2xx']];
       for (const name of Object.keys(conv)) {
         const a = conv[name]!;

@@ -2,8 +2,6 @@
  * The app factory: `buildApp(config, deps)` returns an unstarted Fastify instance.
  * `conveyor serve` and the tests both call it; nothing here listens or reads process.env.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
@@ -14,14 +12,10 @@ import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
 import { itemsRoutes } from '../modules/items/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
 import type { TaskMonitor } from '../modules/dashboard/source.ts';
-import { registerMetrics } from '../modules/metrics/routes.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
 import type { TaskClient } from '../tasks/task-client.ts';
-import { registerMiddleware } from './middleware.ts';
-import { rejectNonFiniteNumbers } from './finite-numbers.ts';
-import { genReqId } from './middleware/request-id.ts';
+import { createBaseApp, type App } from './base-app.ts';
 import { registerOpenApi } from './openapi.ts';
-import { registerSecurityHeaders } from './security-headers.ts';
 
 export interface AppDeps {
   readonly database: Database;
@@ -34,29 +28,10 @@ export interface AppDeps {
   readonly tasks?: TaskClient;
 }
 
-export type App = FastifyInstance;
+export type { App };
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    // The access-log middleware writes one line per request instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    genReqId,
-    requestIdHeader: false,
-    bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY,
-    return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  // JSON only: any other body is answered 415 by the error handler.
-  app.removeContentTypeParser(['text/plain']);
-
-  // Before the middleware, so even a response the middleware cuts short carries the headers.
-  await registerSecurityHeaders(app);
-  registerMiddleware(app, config, deps);
-  rejectNonFiniteNumbers(app);
-  registerMetrics(app, { monitor: deps.monitor });
+  const app = await createBaseApp(config, deps);
   await registerOpenApi(app);
 
   const probes = [...(deps.readiness ?? []), ...(deps.tasks && !deps.readiness?.some((p) => p.name === 'broker') ? [deps.tasks.readiness] : [])];

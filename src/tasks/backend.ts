@@ -13,6 +13,8 @@ import {
   Worker,
   createPostgresBackend,
   runMigrations,
+  assertSchemaCompatibility,
+  SchemaMigrationRequiredError,
   type PostgresConnection,
   type BackendFactory,
   type ConnectionOptions,
@@ -123,9 +125,30 @@ export async function migrateTaskEngine(databaseUrl: string): Promise<number> {
   }
 }
 
+/** A worker started before `conveyor migrate` on PostgreSQL: stop with this, rather than retry forever. */
+export class TaskEngineNotMigratedError extends Error {
+  override name = 'TaskEngineNotMigratedError';
+}
+
+async function assertMigrated(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await assertSchemaCompatibility(client, 'bullmq');
+  } catch (err) {
+    if (err instanceof SchemaMigrationRequiredError) {
+      throw new TaskEngineNotMigratedError('the task engine has no tables in this database yet: run `conveyor migrate` first', { cause: err });
+    }
+    throw err;
+  } finally {
+    await client.end();
+  }
+}
+
 export async function openTaskBackend(config: Config, opts: BackendOptions): Promise<TaskBackend> {
   if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_PREFIX);
   if (opts.embedded) await migrateTaskEngine(opts.databaseUrl);
+  else if (opts.forWorkers) await assertMigrated(opts.databaseUrl);
   const pool = bullPool(opts);
   if (opts.embedded) await ensureSearchPath(pool);
   return postgresBackend(pool, opts.embedded, config.TASK_POLL_MS);

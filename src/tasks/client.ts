@@ -154,7 +154,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       const job = await findJob(id);
       if (!job) return undefined;
       const current = await record(job);
-      if (current.state === 'REVOKED') return current;
+      // REVOKED is final like SUCCESS and FAILURE: revoking again is a 409, as the contract says.
       if (finishedStates.has(current.state)) throw new TaskFinishedError(current.state);
       await job.updateData({ ...job.data, revoked: true });
       await recordRevocation(database.db, id);

@@ -19,6 +19,7 @@ import { TaskRevokedError } from './define.ts';
 import { createProcessor, type ActiveRuns } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import type { TaskRegistry } from './registry.ts';
+import { REVOKED_REASON } from './state.ts';
 import { StatsRecorder } from './stats.ts';
 import { pruneStore, revocationsSince, upsertHeartbeat } from './store.ts';
 import type { WorkerInfo } from './types.ts';
@@ -117,6 +118,11 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     w.on('failed', (job, err) => {
       if (err instanceof WaitingError || err?.name === 'WaitingError') return;
       processed++;
+      // A revoked task ends as a BullMQ failure, but it is REVOKED, not FAILURE: not a failure in the history.
+      if (err?.message === REVOKED_REASON) {
+        if (job) opts.onSettled?.(job.id ?? '', 'failed');
+        return;
+      }
       if (job) opts.onSettled?.(job.id ?? '', 'failed');
       const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && err?.name !== 'UnrecoverableError';
       if (willRetry) stats.retried();

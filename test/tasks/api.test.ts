@@ -88,6 +88,8 @@ describe(`task API on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () => 
     expect(del.statusCode).toBe(200);
     expect(del.json()).toMatchObject({ task_id, state: 'REVOKED' });
     expect((await app.inject({ url: `/api/tasks/${task_id}`, headers: user.headers })).json().state).toBe('REVOKED');
+    const again = await app.inject({ method: 'DELETE', url: `/api/tasks/${task_id}`, headers: user.headers });
+    expect([again.statusCode, again.json().error.code]).toEqual([409, 'conflict']);
     const done = (await post({ name: 't_echo', args: { value: 2 } })).json().task_id;
     await env.waitFor(done, ['SUCCESS']);
     const conflict = await app.inject({ method: 'DELETE', url: `/api/tasks/${done}`, headers: user.headers });
