@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', 'dist/', 'test-artifacts/', 'src/modules/dashboard/assets/vendor/'] },
+  { ignores: ['node_modules/', 'coverage/', 'dist/', 'test-artifacts/', '.tmp/', '.conveyor/', 'src/modules/dashboard/assets/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
