@@ -248,7 +248,10 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
       for (const w of local.get(name) ?? []) {
         // The worker waits for a NOTIFY on its LISTEN client; deliver the one the socket drops.
         const conn = (w.getBackend() as unknown as { connection?: PostgresConnection }).connection;
-        void conn?.getListenClient().then((c) => (c as unknown as NodeJS.EventEmitter).emit('notification', { channel: 'bullmq_jobs', payload: name }), () => undefined);
+        // A closed worker's connection would check a new LISTEN client out of the pool and
+        // never give it back, and pool.end() would then wait for it forever.
+        if (!conn || conn.isClosing) continue;
+        void conn.getListenClient().then((c) => (c as unknown as NodeJS.EventEmitter).emit('notification', { channel: 'bullmq_jobs', payload: name }), () => undefined);
       }
     },
     async ping() {
