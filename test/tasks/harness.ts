@@ -58,8 +58,8 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
     ...opts.env,
   };
   const base = await createTestData(env);
-  // PostgreSQL mode migrates the task engine with `conveyor migrate` (embedded does it on open).
-  if (b === 'postgres') await migrateTaskEngine(base.url);
+  // Tasks on PostgreSQL need `conveyor migrate`'s task-engine tables (embedded migrates on open).
+  if (!base.data.database.embedded && !base.config.REDIS_URL) await migrateTaskEngine(base.url);
   const tasks = testTasks(queue);
   const registry = await createRegistry(base.config);
   for (const t of Object.values(tasks)) registry.add(t as unknown as AnyTask);
