@@ -1,17 +1,11 @@
 /** JSON shapes of the dashboard API (/dashboard/api): one declaration for types, validation and OpenAPI. */
 import { Type, type Static } from 'typebox';
+import { TaskStateSchema } from '../tasks/schemas.ts';
 
 const Time = Type.String({ format: 'date-time' });
 const MaybeTime = Type.Union([Time, Type.Null()]);
 
-export const TaskStateSchema = Type.Union([
-  Type.Literal('PENDING'),
-  Type.Literal('STARTED'),
-  Type.Literal('RETRY'),
-  Type.Literal('SUCCESS'),
-  Type.Literal('FAILURE'),
-  Type.Literal('REVOKED'),
-]);
+export { TaskStateSchema };
 
 export const MonitorTask = Type.Object(
   {
