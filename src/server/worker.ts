@@ -25,7 +25,9 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  if (opts.maxTasksPerChild !== undefined) throw new CommandError('--max-tasks-per-child is not available yet');
+  if (opts.maxTasksPerChild !== undefined && opts.pool === 'inline') {
+    throw new CommandError('--max-tasks-per-child recycles sandboxed children: use it with --pool threads or --pool process');
+  }
   const queues = opts.queues?.split(',').map((q) => q.trim()).filter(Boolean);
   const data = await openData(config, { command: 'worker', logger, poolSize: 4 });
   const registry = await createRegistry(config, opts.include ?? []);
@@ -37,7 +39,9 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
     poolSize: data.database.embedded ? 4 : Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
   });
   const worker = await startTaskWorker({
-    config, backend, registry, database: data.database, logger, concurrency, pool: opts.pool, include: opts.include ?? [], ...(queues ? { queues } : {}),
+    config, backend, registry, database: data.database, logger, concurrency, pool: opts.pool, include: opts.include ?? [],
+    ...(queues ? { queues } : {}),
+    ...(opts.maxTasksPerChild !== undefined ? { maxTasksPerChild: opts.maxTasksPerChild } : {}),
   });
   handleSignals(
     () => [

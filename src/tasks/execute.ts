@@ -27,6 +27,10 @@ export interface RunInput {
 
 /** Run a handler under its time limit and abort signal; resolves with its result. */
 export async function runHandler(input: RunInput): Promise<unknown> {
+  return raceAbort(input, () => input.task.handler(input.args as never, context(input)));
+}
+
+function context(input: RunInput): TaskContext {
   const { controller } = input;
   let log: Logger | undefined;
   const ctx: TaskContext = {
@@ -39,6 +43,15 @@ export async function runHandler(input: RunInput): Promise<unknown> {
     attempt: input.attempt,
     progress: input.progress,
   };
+  return ctx;
+}
+
+/**
+ * Race `work` against the run's time limit and its abort signal: whichever comes first
+ * settles the run, even when the work ignores the signal.
+ */
+export async function raceAbort(input: Pick<RunInput, 'controller' | 'timeoutMs'>, work: () => Promise<unknown>): Promise<unknown> {
+  const { controller } = input;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
@@ -50,11 +63,12 @@ export async function runHandler(input: RunInput): Promise<unknown> {
       }, input.timeoutMs);
     }
     onAbort = () => reject(controller.signal.reason instanceof Error ? controller.signal.reason : new TaskRevokedError());
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
   });
   stop.catch(() => undefined); // settled by the race below; never unhandled
   try {
-    return await Promise.race([input.task.handler(input.args as never, ctx), stop]);
+    return await Promise.race([work(), stop]);
   } finally {
     clearTimeout(timer);
     if (onAbort) controller.signal.removeEventListener('abort', onAbort);
@@ -69,25 +83,40 @@ export function toBullError(err: unknown): Error {
   return new Error(String(err));
 }
 
+/** Runs a handler: in this event loop (runHandler) or in a sandboxed child (pool.ts). */
+export type Executor = (input: RunInput, job: Job<TaskJobData>, token: string | undefined) => Promise<unknown>;
+
 export interface ProcessorDeps {
   readonly registry: TaskRegistry;
   readonly active: ActiveRuns;
   readonly logger: Logger;
   /** Ids revoked recently in this process (covers a revocation racing the job's fetch). */
   readonly revoked: Set<string>;
+  /** Default: run the handler here. */
+  readonly execute?: Executor;
 }
 
-/** The BullMQ processor every queue of a worker uses. */
+/** The abort a sandboxed child receives from its parent (a string code: see pool.ts). */
+function abortFromParent(code: unknown): Error {
+  return code === 'timeout' ? new TaskTimeoutError() : new TaskRevokedError();
+}
+
+/**
+ * The BullMQ processor every queue of a worker uses. `signal` is the parent's abort when
+ * this runs inside a sandboxed child.
+ */
 export function createProcessor(deps: ProcessorDeps) {
-  return async (job: Job<TaskJobData>): Promise<unknown> => {
+  const execute = deps.execute ?? runHandler;
+  return async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const id = job.id ?? '';
     if (job.data.revoked || deps.revoked.has(id)) throw new UnrecoverableError(REVOKED_REASON);
     const task = deps.registry.get(job.name);
     if (!task) throw new UnrecoverableError(`unknown task ${job.name}`);
     const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(abortFromParent(signal.reason)), { once: true });
     deps.active.set(id, controller);
     try {
-      const result = await runHandler({
+      const result = await execute({
         task,
         taskId: id,
         args: job.data.args,
@@ -96,7 +125,7 @@ export function createProcessor(deps: ProcessorDeps) {
         log: () => deps.logger.child({ task_id: id, task: task.name }),
         controller,
         progress: (value) => job.updateProgress(value),
-      });
+      }, job, token);
       return task.options.storeResult === false ? null : (result ?? null);
     } catch (err) {
       throw toBullError(err);

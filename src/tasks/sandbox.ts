@@ -1,10 +1,9 @@
 /**
- * The processor file of sandboxed workers (`conveyor worker --pool threads|process`):
- * BullMQ runs it in a worker thread or a child process, so a CPU-bound handler cannot
- * stall the worker's event loop (lock renewal, heartbeats). The registry is rebuilt here
- * from TASK_MODULES (the worker passes its `--include` list through that variable).
- *
- * Limits: revoking a running sandboxed task takes effect at its next start, not mid-run.
+ * The processor file of sandboxed pools (`conveyor worker --pool threads|process`): BullMQ's
+ * child runtime loads it in a worker thread or a child process (see pool.ts), so a
+ * CPU-bound handler cannot stall the worker's event loop (lock renewal, heartbeats). The
+ * registry is rebuilt here from TASK_MODULES (the worker passes its `--include` list through
+ * that variable). `signal` is the parent's abort: revocation, time limit or shutdown.
  */
 import type { SandboxedJob } from 'bullmq';
 import pino from 'pino';
@@ -18,7 +17,7 @@ const run = createRegistry(config).then((registry) =>
   createProcessor({ registry, active: new Map(), revoked: new Set(), logger: pino({ level: config.LOG_LEVEL, name: 'task' }) }),
 );
 
-export default async function sandboxed(job: SandboxedJob<TaskJobData>): Promise<unknown> {
+export default async function sandboxed(job: SandboxedJob<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> {
   const processor = await run;
-  return processor(job as unknown as Parameters<typeof processor>[0]);
+  return processor(job as unknown as Parameters<typeof processor>[0], token, signal);
 }

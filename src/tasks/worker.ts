@@ -16,8 +16,9 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
 import type { TaskBackend, TaskJobData, TaskWorker } from './backend.ts';
 import { TaskRevokedError } from './define.ts';
-import { createProcessor, type ActiveRuns } from './execute.ts';
+import { createProcessor, raceAbort, type ActiveRuns } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
+import { createSandboxPool } from './pool.ts';
 import type { TaskRegistry } from './registry.ts';
 import { REVOKED_REASON } from './state.ts';
 import { StatsRecorder } from './stats.ts';
@@ -43,6 +44,8 @@ export interface TaskWorkerOptions {
    * child `process`es (CPU-bound tasks). Default `inline`.
    */
   readonly pool?: 'inline' | 'threads' | 'process';
+  /** Sandboxed pools: retire a child after this many tasks (Celery's --max-tasks-per-child). */
+  readonly maxTasksPerChild?: number;
   /** Task modules the sandbox must load besides TASK_MODULES (`--include`). */
   readonly include?: readonly string[];
   /** Called in this process when a run ends (benchmarks, tests). */
@@ -74,7 +77,25 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   let processed = 0;
   let failed = 0;
 
-  const run = createProcessor({ registry, active, logger, revoked });
+  const pool = opts.pool ?? 'inline';
+  if (opts.maxTasksPerChild !== undefined && pool === 'inline') {
+    throw new Error('maxTasksPerChild needs a sandboxed pool (threads or process)');
+  }
+  const sandbox =
+    pool === 'inline'
+      ? undefined
+      : createSandboxPool({
+          kind: pool,
+          env: { ...process.env, TASK_MODULES: [...config.taskModules, ...(opts.include ?? [])].join(',') },
+          ...(opts.maxTasksPerChild !== undefined ? { maxTasksPerChild: opts.maxTasksPerChild } : {}),
+        });
+  const run = createProcessor({
+    registry,
+    active,
+    logger,
+    revoked,
+    ...(sandbox ? { execute: (input, job, token) => raceAbort(input, () => sandbox.run(job, token, input.controller.signal)) } : {}),
+  });
   const processor = async (job: Job<TaskJobData>, token?: string) => {
     tokens.set(job.id ?? '', { job, token });
     try {
@@ -90,16 +111,8 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     }
   };
 
-  const pool = opts.pool ?? 'inline';
-  const sandboxEnv = { ...process.env, TASK_MODULES: [...config.taskModules, ...(opts.include ?? [])].join(',') };
-  const sandbox = {
-    useWorkerThreads: pool === 'threads',
-    workerForkOptions: { env: sandboxEnv },
-    workerThreadsOptions: { env: sandboxEnv },
-  };
   const workers: TaskWorker[] = queues.map((queue) => {
-    const w = backend.worker(queue, pool === 'inline' ? processor : new URL('./sandbox.ts', import.meta.url), {
-      ...(pool === 'inline' ? {} : sandbox),
+    const w = backend.worker(queue, processor, {
       name: id,
       concurrency,
       lockDuration: config.TASK_LOCK_MS,
@@ -206,6 +219,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
           for (const c of active.values()) c.abort(new WorkerShutdownError('worker shutting down'));
           await graceful;
         }
+        await sandbox?.close();
         clearInterval(heartbeat);
         await beat();
         logger.info({ worker: id, processed, failed }, 'task worker stopped');
