@@ -4,22 +4,20 @@
  * record (see state.ts), so it survives restarts of every process.
  */
 import { randomUUID } from 'node:crypto';
-import type { Job, JobState } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
 import type { TaskBackend, TaskJobData, TaskQueueEvents } from './backend.ts';
 import { QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
 import { jobOptions } from './job-options.ts';
 import type { TaskRegistry } from './registry.ts';
-import { bullTypesFor, toRecord, type BullState } from './state.ts';
+import { toRecord, type BullState } from './state.ts';
 import { listWorkers, minuteHistory, recordRevocation } from './store.ts';
 import type { TaskClient } from './task-client.ts';
 import { finishedStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskRecord } from './types.ts';
 import { validateArgs } from './validate.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { listTasks } from './list.ts';
 
-/** Jobs looked at per BullMQ state when listing: the list shows recent tasks, not all. */
-const LIST_WINDOW = 500;
 /** How long a queue's waiting count is trusted before it is read again. */
 const COUNT_TTL_MS = 250;
 
@@ -121,35 +119,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       return this.enqueue(task.name, args, options);
     },
     getTask,
-    async listTasks(q: ListTasksQuery = {}): Promise<TaskPage> {
-      const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-      const after = q.after ? decodeCursor(q.after) : undefined;
-      const types = bullTypesFor(q.state);
-      const needle = q.search?.toLowerCase();
-      const found: TaskRecord[] = [];
-      for (const queue of queues()) {
-        for (const type of types) {
-          const jobs = (await backend.queue(queue).getJobs([type], 0, LIST_WINDOW - 1, false)) as Job<TaskJobData>[];
-          for (const job of jobs) {
-            if (!job) continue;
-            const t = toRecord(job, type as JobState);
-            if (q.state && t.state !== q.state) continue;
-            if (q.name && t.name !== q.name) continue;
-            if (q.createdBy !== undefined && t.createdBy !== q.createdBy) continue;
-            if (needle && !t.id.includes(needle) && !t.name.toLowerCase().includes(needle) && !JSON.stringify(t.args ?? null).toLowerCase().includes(needle)) continue;
-            found.push(t);
-          }
-        }
-      }
-      const seen = new Set<string>();
-      const ordered = found
-        .filter((t) => (seen.has(t.id) ? false : (seen.add(t.id), true)))
-        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
-        .filter((t) => !after || t.createdAt.getTime() < after.at || (t.createdAt.getTime() === after.at && t.id < after.id));
-      const data = ordered.slice(0, limit);
-      const last = data.at(-1);
-      return { data, next: ordered.length > limit && last ? encodeCursor(last) : null };
-    },
+    listTasks: (q: ListTasksQuery = {}): Promise<TaskPage> => listTasks({ backend, queues: queues() }, q),
     async revoke(id) {
       const job = await findJob(id);
       if (!job) return undefined;
