@@ -188,7 +188,8 @@ async function plainSubject(site: Site, backend: Backend): Promise<Subject> {
   const listeners: ((id: string) => void)[] = [];
   worker.on('completed', (job) => listeners.forEach((l) => l(job.id ?? '')));
   return {
-    enqueue: async (url) => (await queue.add('fetch', { url }, { removeOnComplete: { count: 100_000 } })).id ?? '',
+    // BullMQ's default retention: every result kept, no trimming work on finish.
+    enqueue: async (url) => (await queue.add('fetch', { url })).id ?? '',
     onDone: (l) => listeners.push(l),
     close: async () => {
       await worker.close();
@@ -239,6 +240,20 @@ async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueue
   }
 }
 
+async function onFreshSite(backend: Backend, open: (site: Site) => Promise<Subject>, url: string): Promise<Figures> {
+  const site = await openSite(backend);
+  try {
+    const subject = await open(site);
+    try {
+      return await measure(subject, url);
+    } finally {
+      await subject.close();
+    }
+  } finally {
+    await site.close();
+  }
+}
+
 export async function runTaskBench(): Promise<void> {
   const upstream = await startUpstream(0);
   const backends = (process.env.BENCH_BACKENDS ?? 'redis,postgres,embedded').split(',') as Backend[];
@@ -246,18 +261,10 @@ export async function runTaskBench(): Promise<void> {
   console.log(`\nTasks: ${fmt(N)} fetch_data tasks, concurrency ${CONCURRENCY}, ${PRODUCERS} producers; latency over ${LAT} sequential tasks`);
   try {
     for (const b of backends) {
-      const site = await openSite(b);
-      try {
-        const plain = await plainSubject(site, b);
-        const p = await measure(plain, upstream.url);
-        await plain.close();
-        const conveyor = await conveyorSubject(site);
-        const c = await measure(conveyor, upstream.url);
-        await conveyor.close();
-        rows.push([b, fmt(c.tps), fmt(p.tps), pct(c.tps, p.tps), `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}`, `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)}`]);
-      } finally {
-        await site.close();
-      }
+      // Each subject on a fresh database: the second must not inherit the first one's finished jobs.
+      const p = await onFreshSite(b, (site) => plainSubject(site, b), upstream.url);
+      const c = await onFreshSite(b, conveyorSubject, upstream.url);
+      rows.push([b, fmt(c.tps), fmt(p.tps), pct(c.tps, p.tps), `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}`, `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)}`]);
     }
     console.log(table(rows));
     if (backends.includes('redis') && process.env.BENCH_HTTP !== '0') {

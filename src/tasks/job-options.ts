@@ -2,14 +2,15 @@
 import type { JobsOptions } from 'bullmq';
 import type { Config } from '../config/index.ts';
 import type { AnyTask, BackoffOptions } from './define.ts';
+import { keepJobs } from './retention.ts';
 import type { EnqueueOptions } from './types.ts';
 
 /** The backoff type name our workers' backoffStrategy answers to. */
 export const BACKOFF_TYPE = 'conveyor';
 
-export function jobOptions(task: AnyTask, config: Pick<Config, 'TASK_RESULT_TTL' | 'TASK_RESULT_MAX'>, opts: EnqueueOptions = {}): JobsOptions {
+export function jobOptions(task: AnyTask, config: Pick<Config, 'TASK_RESULT_TTL' | 'TASK_RESULT_MAX' | 'REDIS_URL'>, opts: EnqueueOptions = {}): JobsOptions {
   const retries = opts.retries ?? task.options.retries ?? 0;
-  const keep = { age: task.options.resultTtl ?? config.TASK_RESULT_TTL, count: config.TASK_RESULT_MAX };
+  const keep = keepJobs(config, task.options.resultTtl);
   const priority = opts.priority ?? task.options.priority;
   return {
     ...(opts.taskId ? { jobId: opts.taskId } : {}),

@@ -19,6 +19,7 @@ import { TaskRevokedError } from './define.ts';
 import { createProcessor, raceAbort, type ActiveRuns } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
+import { TRIM_EVERY_MS, trimFinished } from './retention.ts';
 import type { TaskRegistry } from './registry.ts';
 import { REVOKED_REASON } from './state.ts';
 import { StatsRecorder } from './stats.ts';
@@ -37,6 +38,8 @@ export interface TaskWorkerOptions {
   readonly concurrency?: number;
   /** Heartbeat period in ms. Default 2000. */
   readonly heartbeatMs?: number;
+  /** How often finished tasks are trimmed to TASK_RESULT_MAX on PostgreSQL, in ms. Default 60 s. */
+  readonly trimEveryMs?: number;
   /** How often running tasks are checked for revocation, in ms. Default 250. */
   readonly revokePollMs?: number;
   /**
@@ -177,6 +180,15 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   await beat();
   const heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 2_000);
   const prune = setInterval(() => void pruneStore(database.db).catch(() => undefined), 3_600_000);
+  // PostgreSQL backends trim results by count here rather than on each finish (see retention.ts).
+  const trim =
+    backend.kind === 'postgres'
+      ? setInterval(() => {
+          for (const queue of queues) {
+            trimFinished(backend.queue(queue), config).catch((err: unknown) => logger.warn({ err, queue }, 'result trim failed'));
+          }
+        }, opts.trimEveryMs ?? TRIM_EVERY_MS)
+      : undefined;
 
   // Revocations: only polled while something runs here (waiting tasks carry their own marker).
   let seq = (await revocationsSince(database.db, undefined)).seq;
@@ -207,6 +219,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       (closing ??= (async () => {
         clearInterval(revokePoll);
         clearInterval(prune);
+        clearInterval(trim);
         const graceful = Promise.allSettled(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;
         const late = await Promise.race([

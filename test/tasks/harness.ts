@@ -34,7 +34,7 @@ export interface TaskEnv {
   readonly client: TaskClient;
   /** Env for child processes (worker CLI) reaching the same database and broker. */
   readonly childEnv: Record<string, string>;
-  startWorker(opts?: { concurrency?: number; registry?: TaskRegistry; pool?: 'inline' | 'threads' | 'process'; maxTasksPerChild?: number }): Promise<RunningWorker>;
+  startWorker(opts?: { concurrency?: number; registry?: TaskRegistry; pool?: 'inline' | 'threads' | 'process'; maxTasksPerChild?: number; trimEveryMs?: number }): Promise<RunningWorker>;
   app(): Promise<App>;
   authHeaders(opts?: { staff?: boolean }): Promise<{ headers: Record<string, string>; userId: number }>;
   waitFor(id: string, states: readonly TaskState[], timeoutMs?: number): Promise<TaskRecord>;
@@ -102,6 +102,7 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
         revokePollMs: 50,
         pool: o.pool ?? 'inline',
         ...(o.maxTasksPerChild !== undefined ? { maxTasksPerChild: o.maxTasksPerChild } : {}),
+        ...(o.trimEveryMs !== undefined ? { trimEveryMs: o.trimEveryMs } : {}),
         include: ['./test/tasks/fixtures/child-tasks.ts'],
       });
       workers.push(w);

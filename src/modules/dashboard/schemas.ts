@@ -84,7 +84,7 @@ export const TaskListQuery = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     search: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Id, name or argument text' })),
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
-    after: Type.Optional(Type.String({ maxLength: 200 })),
+    after: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   { additionalProperties: false },
 );

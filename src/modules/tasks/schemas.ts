@@ -58,7 +58,7 @@ export const ListQuery = Type.Object(
     state: Type.Optional(stateLiterals()),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-    after: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'Cursor: `next` of the previous page' })),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Cursor: `next` of the previous page' })),
   },
   { additionalProperties: false },
 );
