@@ -63,8 +63,7 @@ describe(`delivery on ${broker()}`, () => {
     expect((await env.client.getTask(id))?.state).toBe('SUCCESS');
   });
 
-  // Embedded PGlite runs every query of every process on one thread: 2,000 there, 10,000 elsewhere.
-  const total = broker() === 'embedded' ? 2_000 : 10_000;
+  const total = 10_000;
   it(`${total} tasks enqueued by 10 concurrent clients all end SUCCESS, each run and stored once`, { timeout: 240_000 }, async () => {
     // A normal lock: a short one (as the kill tests use) lets a busy embedded database look stalled.
     env = await createTaskEnv({ env: { TASK_QUEUE_LIMIT: '1000000', TASK_LOCK_MS: '30000' } });
