@@ -38,5 +38,6 @@ VOLUME ["/app/.conveyor"]
 # node, not curl: the slim image has no curl. PORT follows the process (the monitor sets 5555).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "src/cli.ts"]
+# --max-semi-space-size: see bin/conveyor.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "src/cli.ts"]
 CMD ["serve", "--host", "0.0.0.0"]

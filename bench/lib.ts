@@ -10,8 +10,12 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** Node flags Conveyor ships with (bin/conveyor, npm scripts, Dockerfile); the ceiling runs bare. */
+export const conveyorFlags = ['--max-semi-space-size=16'];
+
 export function startProc(args: string[], env: Record<string, string>, label: string): Proc {
-  const child = spawn(node, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const flags = args[0] === 'src/cli.ts' ? conveyorFlags : [];
+  const child = spawn(node, [...flags, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   child.on('exit', (code, signal) => {

@@ -250,6 +250,7 @@ describe('logs', () => {
     await app.close();
     const out = text();
     expect(out).toContain('"request"'); // the access log did write
+    expect(out).toMatch(/"request_id":"[^"]+","method":"POST","route":"\/api\/items"/);
     for (const secret of [PASSWORD, token, session, csrf]) expect(out).not.toContain(secret);
   });
 });

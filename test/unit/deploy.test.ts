@@ -160,7 +160,7 @@ describe('Dockerfile', () => {
 
   it('checks /healthz with node and serves on 0.0.0.0', () => {
     expect(final).toMatch(/^HEALTHCHECK .*\n?.*CMD \["node", "-e", ".*\/healthz/m);
-    expect(final).toContain('ENTRYPOINT ["node", "src/cli.ts"]');
+    expect(final).toContain('ENTRYPOINT ["node", "--max-semi-space-size=16", "src/cli.ts"]');
     expect(final).toContain('CMD ["serve", "--host", "0.0.0.0"]');
   });
 

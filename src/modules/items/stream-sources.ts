@@ -19,41 +19,55 @@ export const STREAM_BATCH = 500;
 
 export interface ChunkSource {
   /** The next chunk of NDJSON lines, or null after the last. Never called concurrently. */
-  next(): Promise<string | null>;
+  next(): Promise<Buffer | null>;
   /** Release what the source holds. Idempotent; may run while a next() is pending. */
   close(failed: boolean): Promise<void>;
 }
 
 const noop = () => {};
 
-function toChunk(rows: TextRow[]): string {
-  let chunk = '';
-  for (const row of rows) chunk += toJsonLine(row) + '\n';
-  return chunk;
+/**
+ * A batch as its NDJSON bytes, made as soon as the batch arrives: the rows and strings die
+ * young, and what waits for a slow client is off-heap. Rows or strings kept waiting would
+ * survive young-generation GCs and be promoted, growing the old generation (and RSS) by
+ * tens of MiB between full GCs.
+ */
+function toChunk(rows: TextRow[]): Chunk {
+  const lines = new Array<string>(rows.length + 1);
+  for (let i = 0; i < rows.length; i++) lines[i] = toJsonLine(rows[i]!);
+  lines[rows.length] = '';
+  return { bytes: Buffer.from(lines.join('\n')), rows: rows.length, last: rows.length ? Number(rows[rows.length - 1]![0]) : 0 };
+}
+
+/** One batch, encoded: its bytes, how many rows it held and the id of its last row. */
+interface Chunk {
+  readonly bytes: Buffer;
+  readonly rows: number;
+  readonly last: number;
 }
 
 /**
  * Batches in order: `first`, then whatever `fetchAfter` returns, until a short batch.
- * `fetchAfter(rows)` starts reading the batch following `rows` (prefetch).
+ * `fetchAfter(lastId)` starts reading the batch after the row with that id (prefetch).
  */
-function batches(first: TextRow[], fetchAfter: (rows: TextRow[]) => Promise<TextRow[]>) {
-  let ready: TextRow[] | undefined = first;
-  let pending: Promise<TextRow[]> | undefined;
+function batches(first: TextRow[], fetchAfter: (lastId: number) => Promise<TextRow[]>) {
+  let ready: Chunk | undefined = toChunk(first);
+  let pending: Promise<Chunk> | undefined;
   let stopped = false;
   return {
-    async next(): Promise<string | null> {
-      let rows = ready;
+    async next(): Promise<Buffer | null> {
+      let chunk = ready;
       ready = undefined;
-      if (rows === undefined && pending) {
-        rows = await pending;
+      if (chunk === undefined && pending) {
+        chunk = await pending;
         pending = undefined;
       }
-      if (stopped || !rows || rows.length === 0) return null;
-      if (rows.length === STREAM_BATCH) {
-        pending = fetchAfter(rows);
+      if (stopped || !chunk || chunk.rows === 0) return null;
+      if (chunk.rows === STREAM_BATCH) {
+        pending = fetchAfter(chunk.last).then(toChunk);
         pending.catch(noop); // awaited by next() or stop(); this only avoids an unhandled rejection in between
       }
-      return toChunk(rows);
+      return chunk.bytes;
     },
     /** No more reads; resolves once none is in flight (with its error, if it failed). */
     async stop(): Promise<Error | undefined> {
@@ -96,7 +110,7 @@ async function closeCursor(client: pg.PoolClient, cursor: Cursor<TextRow>, stop:
 export async function keysetSource(database: Database, status: ItemStatus | undefined): Promise<ChunkSource> {
   const { pool, db } = database;
   const after = (id: number) => itemRowsAfter(pool, db, status, id, STREAM_BATCH);
-  const reader = batches(await after(0), (rows) => after(Number(rows[rows.length - 1]![0])));
+  const reader = batches(await after(0), after);
   return {
     next: reader.next,
     // Each batch is a short pool query that releases its own connection: nothing to hand back.

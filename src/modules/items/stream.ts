@@ -21,8 +21,8 @@ class ChunkStream extends Readable {
   readonly #source: ChunkSource;
 
   constructor(source: ChunkSource) {
-    // Object mode: each chunk (a batch of lines) goes to the socket as the string it is,
-    // without a Buffer copy; two queued chunks keep the socket busy.
+    // Object mode: each chunk (a batch of lines, already bytes) goes to the socket as it
+    // is; two queued chunks keep the socket busy.
     super({ objectMode: true, highWaterMark: 2 });
     this.#source = source;
   }
