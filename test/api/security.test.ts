@@ -150,8 +150,8 @@ describe('cookies behind a proxy', () => {
 });
 
 describe('security headers', () => {
-  it('sends a strict same-origin CSP and helmet\'s headers on answers, errors and 404s alike', async () => {
-    for (const req of [{ url: '/api/auth/me' }, { url: '/nope' }, { method: 'POST' as const, url: '/api/items', payload: {} }]) {
+  it('sends a strict same-origin CSP and helmet\'s headers on pages and page 404s', async () => {
+    for (const req of [{ url: '/nope' }, { url: '/dashboard' }]) {
       const res = await t.app.inject(req);
       const csp = String(res.headers['content-security-policy']);
       expect(csp, req.url).toContain("default-src 'self'");
@@ -165,6 +165,22 @@ describe('security headers', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    }
+  });
+
+  it('sends the API set on every /api answer, errors included: a CSP that allows nothing, no document-only headers', async () => {
+    for (const req of [{ url: '/api/auth/me' }, { url: '/api/nope' }, { method: 'POST' as const, url: '/api/items', payload: {} }, { url: '/api/items/count' }]) {
+      const res = await t.app.inject(req);
+      expect(res.headers['content-security-policy'], req.url).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      for (const h of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-xss-protection']) {
+        expect(res.headers[h], h).toBeUndefined();
+      }
     }
   });
 
