@@ -27,8 +27,8 @@ function nonFinitePath(value: unknown, path: string, depth: number): string | un
 }
 
 export function rejectNonFiniteNumbers(app: FastifyInstance): void {
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const field = nonFinitePath(request.params, 'params', 0) ?? nonFinitePath(request.query, 'querystring', 0) ?? nonFinitePath(request.body, 'body', 0);
-    if (field) throw new AppError('invalid_request', 'Request validation failed', { details: [{ field, message: 'must be a finite number' }] });
+    done(field ? new AppError('invalid_request', 'Request validation failed', { details: [{ field, message: 'must be a finite number' }] }) : undefined);
   });
 }

@@ -11,7 +11,7 @@
  * or validated, and a new route cannot forget the guard. `config: { public: true }` opts out
  * (login, logout). Routes still declare `requireUser`/`requireStaff` themselves for clarity.
  */
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from '../../app/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { Database } from '../../db/client.ts';
@@ -49,7 +49,13 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
     };
     route.onRequest = [guard, ...[route.onRequest ?? []].flat()] as typeof route.onRequest;
   });
-  app.addHook('onRequest', async (request) => {
+  // Callback style: an anonymous request (no Authorization, no cookie) costs no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers.authorization === undefined && request.headers.cookie === undefined) return done();
+    authenticate(request).then(() => done(), done);
+  });
+
+  async function authenticate(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization;
     if (header) {
       const [scheme, token] = header.split(' ', 2);
@@ -70,5 +76,5 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
     if (UNSAFE_METHODS.has(request.method) && request.routeOptions.config.csrf !== false && !csrfValid(secret, sessionId, request.headers[CSRF_HEADER])) {
       throw new AppError('forbidden', `CSRF token missing or invalid: send the ${CSRF_HEADER} header (the conveyor_csrf cookie's value)`);
     }
-  });
+  }
 }
