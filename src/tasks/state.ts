@@ -38,7 +38,10 @@ const date = (ms: number | undefined) => (ms ? new Date(ms) : null);
 export function toRecord(job: Job<TaskJobData>, bull: BullState): TaskRecord {
   const state = celeryState(job, bull);
   const finished = bull === 'completed' || bull === 'failed';
-  const started = bull === 'active' || finished ? job.processedOn : undefined;
+  // On BullMQ's PostgreSQL backend processedOn has been seen 28 ms before the job's own
+  // timestamp (a worker already waiting picked it up): a task is never reported as
+  // started before it was created.
+  const started = bull === 'active' || finished ? (job.processedOn ? Math.max(job.processedOn, job.timestamp) : undefined) : undefined;
   return {
     id: job.id ?? '',
     name: job.name,
@@ -53,7 +56,7 @@ export function toRecord(job: Job<TaskJobData>, bull: BullState): TaskRecord {
     createdAt: new Date(job.timestamp),
     startedAt: date(started),
     finishedAt: finished ? date(job.finishedOn) : null,
-    runtimeMs: finished && job.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : null,
+    runtimeMs: finished && started && job.finishedOn ? Math.max(0, job.finishedOn - started) : null,
   };
 }
 
