@@ -5,7 +5,7 @@
  * child is killed and replaced).
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,7 @@ describe.each(['threads', 'process'] as const)(`sandboxed pool %s on ${broker()}
     const before = await read();
     await sleep(300);
     expect(await read()).toBe(before);
+    await rm(beat, { force: true });
   }
 
   it('stops a CPU-bound handler at its time limit, then carries on with a fresh child', async () => {
