@@ -14,7 +14,9 @@ export interface Proc {
 export const conveyorFlags = ['--max-semi-space-size=16'];
 
 export function startProc(args: string[], env: Record<string, string>, label: string): Proc {
-  const flags = args[0] === 'src/cli.ts' ? conveyorFlags : [];
+  // BENCH_CPU_PROF=<dir>: Conveyor's processes write V8 CPU profiles there when they stop.
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const flags = args[0] === 'src/cli.ts' ? [...conveyorFlags, ...prof] : [];
   const child = spawn(node, [...flags, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
@@ -66,6 +68,12 @@ export async function load(opts: autocannon.Options): Promise<LoadResult> {
 export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
 /** Sample a process's RSS until stopped; returns the peak. */

@@ -20,7 +20,7 @@ import { migrateApp } from '../src/db/migrate.ts';
 import { migrateTaskEngine, openTaskBackend, redisOptions } from '../src/tasks/backend.ts';
 import { createRegistry, createTaskClient } from '../src/tasks/index.ts';
 import { startTaskWorker } from '../src/tasks/worker.ts';
-import { fmt, load, pct, startProc, table, waitFor } from './lib.ts';
+import { cpuSecondsOf, fmt, load, pct, startProc, table, waitFor } from './lib.ts';
 import { startUpstream } from './upstream.ts';
 
 type Backend = 'redis' | 'postgres' | 'embedded';
@@ -204,7 +204,7 @@ async function plainSubject(site: Site, backend: Backend): Promise<Subject> {
  * their own processes; N tasks POSTed over HTTP; the clock stops when the broker counts
  * all N completed (run and stored), not when the last POST is answered.
  */
-async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueueRps: number }> {
+async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueueRps: number; cpuPerTask: { serve: number; worker: number } }> {
   const site = await openSite('redis');
   const { createUser, createToken } = await import('../src/modules/accounts/service.ts');
   const port = 19_000 + Math.floor(Math.random() * 1000);
@@ -218,6 +218,8 @@ async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueue
     await waitFor(`http://127.0.0.1:${port}/readyz`);
     const completed = async () => (await tasks.queueCounts()).reduce((n, q) => n + q.completed, 0);
     const before = await completed();
+    const cpu = () => ({ serve: cpuSecondsOf(serve.child.pid!), worker: cpuSecondsOf(worker.child.pid!) });
+    const cpu0 = cpu();
     const start = performance.now();
     const r = await load({
       url: `http://127.0.0.1:${port}/api/tasks`,
@@ -231,7 +233,10 @@ async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueue
     const deadline = Date.now() + 300_000;
     while ((await completed()) - before < accepted && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     const done = (await completed()) - before;
-    return { tps: done / ((performance.now() - start) / 1000), enqueueRps: r.rps };
+    const tps = done / ((performance.now() - start) / 1000);
+    const cpu1 = cpu();
+    const perTask = (s: number) => (s * 1e6) / Math.max(1, done);
+    return { tps, enqueueRps: r.rps, cpuPerTask: { serve: perTask(cpu1.serve - cpu0.serve), worker: perTask(cpu1.worker - cpu0.worker) } };
   } finally {
     await tasks.close();
     await serve.stop();
@@ -269,7 +274,7 @@ export async function runTaskBench(): Promise<void> {
     console.log(table(rows));
     if (backends.includes('redis') && process.env.BENCH_HTTP !== '0') {
       const e2e = await httpEndToEnd(upstream.url);
-      console.log(`End to end on Redis (serve + worker processes, ${fmt(N)} tasks POSTed by 64 connections): ${fmt(e2e.tps)} tasks/s enqueued, run and stored (target ≥ 3,000); POST /api/tasks alone answered ${fmt(e2e.enqueueRps)} req/s`);
+      console.log(`End to end on Redis (serve + worker processes, ${fmt(N)} tasks POSTed by 64 connections): ${fmt(e2e.tps)} tasks/s enqueued, run and stored (target ≥ 3,000); POST /api/tasks answered ${fmt(e2e.enqueueRps)} req/s; CPU per task: serve ${fmt(e2e.cpuPerTask.serve)} µs, worker ${fmt(e2e.cpuPerTask.worker)} µs`);
     }
   } finally {
     await upstream.close();

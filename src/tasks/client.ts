@@ -14,9 +14,42 @@ import type { TaskRegistry } from './registry.ts';
 import { toRecord, type BullState } from './state.ts';
 import { listWorkers, minuteHistory, recordRevocation } from './store.ts';
 import type { TaskClient } from './task-client.ts';
-import { finishedStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskRecord } from './types.ts';
+import { finishedStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskRecord, type TaskState } from './types.ts';
 import { validateArgs } from './validate.ts';
 import { listTasks } from './list.ts';
+
+/** Tasks whose name this client remembers for its live events (oldest forgotten first). */
+const KNOWN_MAX = 10_000;
+
+const QUEUE_EVENT_TYPES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+type QueueEventType = (typeof QUEUE_EVENT_TYPES)[number];
+/** What BullMQ's QueueEvents hand a listener (the fields used here). */
+interface QueueEventArgs {
+  readonly jobId: string;
+  readonly prev?: string;
+  readonly returnvalue?: unknown;
+}
+
+/**
+ * The state an event alone proves, or undefined when the job must be read: a `waiting` after
+ * a failure may be a RETRY, a `failed` may be REVOKED or a RETRY, `delayed` may be either.
+ */
+function stateOf(type: QueueEventType, args: QueueEventArgs): TaskState | undefined {
+  if (type === 'active') return 'STARTED';
+  if (type === 'completed') return 'SUCCESS';
+  if (type === 'waiting' && args.prev === undefined) return 'PENDING';
+  return undefined;
+}
+
+/** A `completed` event's return value: JSON text on both backends. */
+function parseResult(value: unknown): unknown {
+  if (typeof value !== 'string') return value ?? null;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
 
 /** How long a queue's waiting count is trusted before it is read again. */
 const COUNT_TTL_MS = 250;
@@ -75,14 +108,36 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
   const listeners = new Set<(e: TaskEvent) => void>();
   const watchers = new Map<string, Set<() => void>>();
   let events: TaskQueueEvents[] | undefined;
-  const onJob = (jobId: string) => {
+  // Most events need no read of the job: the task's name is known from the enqueue (or an
+  // earlier read) and `active` / `completed` / a first `waiting` say the state outright.
+  // Reading every job on each of its events (3+ per task, in every serve process, for the
+  // metrics) cost about as much CPU as handling the POST that enqueued it.
+  const known = new Map<string, { name: string; retries: number }>();
+  const remember = (id: string, name: string, retries: number) => {
+    known.delete(id);
+    known.set(id, { name, retries });
+    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value!);
+  };
+  const emit = (e: TaskEvent) => {
+    for (const l of listeners) l(e);
+  };
+  const onJob = (type: QueueEventType, args: QueueEventArgs) => {
+    const { jobId } = args;
     const ws = watchers.get(jobId);
     if (ws) for (const w of ws) w();
     if (listeners.size === 0) return;
+    const k = known.get(jobId);
+    const state = k ? stateOf(type, args) : undefined;
+    if (k && state) {
+      if (state === 'SUCCESS') known.delete(jobId);
+      emit({ taskId: jobId, name: k.name, state, at: new Date(), retries: k.retries, ...(state === 'SUCCESS' ? { result: parseResult(args.returnvalue) } : {}) });
+      return;
+    }
     void getTask(jobId).then((t) => {
       if (!t) return;
-      const e: TaskEvent = { taskId: t.id, name: t.name, state: t.state, at: new Date(), retries: t.retries, ...(t.result !== undefined ? { result: t.result } : {}), ...(t.error ? { error: t.error } : {}) };
-      for (const l of listeners) l(e);
+      if (finishedStates.has(t.state)) known.delete(t.id);
+      else remember(t.id, t.name, t.retries);
+      emit({ taskId: t.id, name: t.name, state: t.state, at: new Date(), retries: t.retries, ...(t.result !== undefined ? { result: t.result } : {}), ...(t.error ? { error: t.error } : {}) });
     }, () => undefined);
   };
   const ensureEvents = () => {
@@ -90,9 +145,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     events = queues().map((q) => {
       const qe = backend.queueEvents(q);
       qe.on('error', () => undefined);
-      for (const type of ['waiting', 'active', 'completed', 'failed', 'delayed'] as const) {
-        qe.on(type, (args: { jobId: string }) => onJob(args.jobId));
-      }
+      for (const type of QUEUE_EVENT_TYPES) qe.on(type, (args: QueueEventArgs) => onJob(type, args));
       return qe;
     });
   };
@@ -112,6 +165,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       };
       await backend.queue(queue).add(name, data, jobOptions(task, config, { ...options, taskId }));
+      if (listeners.size > 0) remember(taskId, name, 0);
       if (!options.delayMs) backend.nudge(queue);
       return { id: taskId, state: 'PENDING' };
     },
@@ -127,6 +181,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       // REVOKED is final like SUCCESS and FAILURE: revoking again is a 409, as the contract says.
       if (finishedStates.has(current.state)) throw new TaskFinishedError(current.state);
       await job.updateData({ ...job.data, revoked: true });
+      known.delete(id); // its next events are read, so they say REVOKED
       await recordRevocation(database.db, id);
       // A delayed task would otherwise sit until its time; let a worker discard it now.
       if ((await job.getState()) === 'delayed') await job.promote().catch(() => undefined);

@@ -127,6 +127,29 @@ describe(`task engine on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () 
     }
   });
 
+  it('subscribe() events of tasks enqueued here: names, states, results and retries without re-reading each job', async () => {
+    const events: { id: string; name: string; state: string; result?: unknown; retries: number }[] = [];
+    const stop = env.client.subscribe((e) => events.push({ id: e.taskId, name: e.name, state: e.state, result: e.result, retries: e.retries }));
+    try {
+      const echo = await env.client.enqueue('t_echo', { value: 42 });
+      const flaky = await env.client.enqueue('t_flaky', { failTimes: 1 });
+      const slow = await env.client.enqueue('t_sleep', { ms: 10_000 });
+      await env.waitFor(slow.id, ['STARTED']);
+      await env.client.revoke(slow.id);
+      const of = (id: string) => events.filter((e) => e.id === id);
+      await expect.poll(() => of(echo.id).at(-1)?.state, { timeout: 10_000 }).toBe('SUCCESS');
+      await expect.poll(() => of(flaky.id).at(-1)?.state, { timeout: 10_000 }).toBe('SUCCESS');
+      await expect.poll(() => of(slow.id).at(-1)?.state, { timeout: 10_000 }).toBe('REVOKED');
+      expect(of(echo.id).map((e) => e.state)).toEqual(expect.arrayContaining(['STARTED', 'SUCCESS']));
+      expect(of(echo.id).at(-1)).toMatchObject({ name: 't_echo', result: { value: 42 }, retries: 0 });
+      expect(of(flaky.id).map((e) => e.state)).toContain('RETRY');
+      expect(of(flaky.id).at(-1)).toMatchObject({ name: 't_flaky', result: { attempt: 2 }, retries: 1 });
+      expect(of(slow.id).at(-1)).toMatchObject({ name: 't_sleep' });
+    } finally {
+      stop();
+    }
+  });
+
   it('publishes heartbeats and per-minute history', async () => {
     const workers = await env.client.listWorkers();
     expect(workers.some((w) => w.online && w.pid === process.pid && w.processed > 0)).toBe(true);
