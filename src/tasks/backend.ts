@@ -45,7 +45,7 @@ export interface TaskBackend {
   /** Embedded PGlite: no NOTIFY, one serialised session. */
   readonly embedded: boolean;
   queue(name: string): TaskQueue;
-  worker(name: string, processor: Processor<TaskJobData, unknown, string> | string | URL, opts: Omit<WorkerOptions, 'connection'>): TaskWorker;
+  worker(name: string, processor: Processor<TaskJobData, unknown, string>, opts: Omit<WorkerOptions, 'connection'>): TaskWorker;
   queueEvents(name: string): TaskQueueEvents;
   /**
    * Tell this process's workers of `queue` that a task is waiting. Only embedded needs it
