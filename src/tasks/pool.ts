@@ -41,8 +41,6 @@ export interface SandboxPool {
    * child is killed if it has not settled within the grace period (the caller races the signal).
    */
   run(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal): Promise<unknown>;
-  /** Children started so far (recycling and kills start new ones). */
-  readonly started: number;
   /** Kill every child; runs still going are lost to their BullMQ lock (they run again). */
   close(): Promise<void>;
 }
@@ -67,7 +65,6 @@ export function createSandboxPool(opts: SandboxPoolOptions): SandboxPool {
   });
   const graceMs = opts.killGraceMs ?? 1_000;
   const uses = new WeakMap<Child, number>();
-  let started = 0;
 
   const alive = (c: Child) => c.exitCode === null && c.signalCode === null;
 
@@ -85,15 +82,8 @@ export function createSandboxPool(opts: SandboxPoolOptions): SandboxPool {
   }
 
   return {
-    get started() {
-      return started;
-    },
     async run(job, token, signal) {
       const child = await pool.retain(processFile);
-      if (!uses.has(child)) {
-        uses.set(child, 0);
-        started++;
-      }
       let killTimer: NodeJS.Timeout | undefined;
       let onExit: ((code: number | null, sig: string | null) => void) | undefined;
       let onMessage: ((msg: ChildMessage) => void) | undefined;
