@@ -121,24 +121,44 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
   const emit = (e: TaskEvent) => {
     for (const l of listeners) l(e);
   };
+  /** The event an arrival alone proves, without a read (or undefined). */
+  const provenEvent = (type: QueueEventType, args: QueueEventArgs): TaskEvent | undefined => {
+    const k = known.get(args.jobId);
+    const state = k ? stateOf(type, args) : undefined;
+    if (!k || !state) return undefined;
+    if (state === 'SUCCESS') known.delete(args.jobId);
+    return { taskId: args.jobId, name: k.name, state, at: new Date(), retries: k.retries, ...(state === 'SUCCESS' ? { result: parseResult(args.returnvalue) } : {}) };
+  };
+  const readEvent = async (jobId: string): Promise<TaskEvent | undefined> => {
+    const t = await getTask(jobId);
+    if (!t) return undefined;
+    if (finishedStates.has(t.state)) known.delete(t.id);
+    else remember(t.id, t.name, t.retries);
+    return { taskId: t.id, name: t.name, state: t.state, at: new Date(), retries: t.retries, ...(t.result !== undefined ? { result: t.result } : {}), ...(t.error ? { error: t.error } : {}) };
+  };
+  // A job's events are emitted in the order they arrived: while a read for one of them is in
+  // flight, later ones queue behind it (a slow read must not land after a newer state).
+  const inFlight = new Map<string, Promise<void>>();
   const onJob = (type: QueueEventType, args: QueueEventArgs) => {
     const { jobId } = args;
     const ws = watchers.get(jobId);
     if (ws) for (const w of ws) w();
     if (listeners.size === 0) return;
-    const k = known.get(jobId);
-    const state = k ? stateOf(type, args) : undefined;
-    if (k && state) {
-      if (state === 'SUCCESS') known.delete(jobId);
-      emit({ taskId: jobId, name: k.name, state, at: new Date(), retries: k.retries, ...(state === 'SUCCESS' ? { result: parseResult(args.returnvalue) } : {}) });
-      return;
+    const before = inFlight.get(jobId);
+    if (!before) {
+      const proven = provenEvent(type, args);
+      if (proven) return emit(proven);
     }
-    void getTask(jobId).then((t) => {
-      if (!t) return;
-      if (finishedStates.has(t.state)) known.delete(t.id);
-      else remember(t.id, t.name, t.retries);
-      emit({ taskId: t.id, name: t.name, state: t.state, at: new Date(), retries: t.retries, ...(t.result !== undefined ? { result: t.result } : {}), ...(t.error ? { error: t.error } : {}) });
-    }, () => undefined);
+    const next: Promise<void> = (before ?? Promise.resolve())
+      .then(async () => {
+        const e = provenEvent(type, args) ?? (await readEvent(jobId));
+        if (e) emit(e);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (inFlight.get(jobId) === next) inFlight.delete(jobId);
+      });
+    inFlight.set(jobId, next);
   };
   const ensureEvents = () => {
     if (events) return;
@@ -164,8 +184,14 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
         ...(options.createdBy != null ? { by: options.createdBy } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       };
-      await backend.queue(queue).add(name, data, jobOptions(task, config, { ...options, taskId }));
+      // Known before the add: its first events can arrive before add() returns.
       if (listeners.size > 0) remember(taskId, name, 0);
+      try {
+        await backend.queue(queue).add(name, data, jobOptions(task, config, { ...options, taskId }));
+      } catch (err) {
+        known.delete(taskId);
+        throw err;
+      }
       if (!options.delayMs) backend.nudge(queue);
       return { id: taskId, state: 'PENDING' };
     },

@@ -117,11 +117,13 @@ describe(`task engine on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () 
   });
 
   it('subscribe() delivers state changes for the monitor', async () => {
-    const seen: string[] = [];
+    // Subscribed first: events of a task that ran before the subscription are not replayed.
+    const events: { taskId: string; state: string }[] = [];
+    const stop = env.client.subscribe((e) => events.push(e));
     const { id } = await env.client.enqueue('t_sleep', { ms: 200 });
-    const stop = env.client.subscribe((e) => e.taskId === id && seen.push(e.state));
+    const seen = () => events.filter((e) => e.taskId === id).map((e) => e.state);
     try {
-      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe('SUCCESS');
+      await expect.poll(() => seen().at(-1), { timeout: 10_000 }).toBe('SUCCESS');
     } finally {
       stop();
     }
