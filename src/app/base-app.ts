@@ -12,6 +12,7 @@ import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
 import { rejectNonFiniteNumbers } from './finite-numbers.ts';
 import { registerMiddleware } from './middleware.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 
@@ -23,6 +24,7 @@ export async function createBaseApp(config: Config, deps: { database: Database; 
     // The access-log middleware writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId,
+    childLoggerFactory: lazyRequestLogger,
     requestIdHeader: false,
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,

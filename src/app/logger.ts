@@ -25,6 +25,44 @@ export const redactPaths = [
 
 /** Longest a log line waits in the write buffer. */
 const FLUSH_MS = 200;
+/** Bytes gathered before a write(2). */
+const CHUNK_BYTES = 4096;
+
+/**
+ * Lines gathered in memory and handed to a synchronous sonic-boom (which does the write(2),
+ * its EAGAIN retries and pino's EPIPE handling) 4 KiB at a time. The batching is done here
+ * rather than with sonic-boom's own `minLength`, because sonic-boom measures the byte length
+ * of its whole pending buffer on every write: a copy of up to `minLength` bytes per line,
+ * about 2.5 µs and 4 KiB of garbage for each access-log line.
+ */
+class LineBatch implements pino.DestinationStream {
+  #lines: string[] = [];
+  #size = 0;
+  readonly #out: pino.DestinationStream;
+
+  constructor(out: pino.DestinationStream) {
+    this.#out = out;
+    // Registered before anything else can end the output, so the last lines go out on any exit.
+    process.on('exit', () => this.flush());
+    setInterval(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  write(line: string): void {
+    this.#lines.push(line);
+    this.#size += line.length;
+    if (this.#size >= CHUNK_BYTES) this.flush();
+  }
+
+  flush(done?: (err?: Error) => void): void {
+    if (this.#size > 0) {
+      const chunk = this.#lines.join('');
+      this.#lines = [];
+      this.#size = 0;
+      this.#out.write(chunk);
+    }
+    done?.();
+  }
+}
 
 /** `destination` replaces stdout (tests capture lines with it). */
 export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>, name = 'conveyor', destination?: pino.DestinationStream): Logger {
@@ -34,9 +72,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>, nam
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
   // A busy server writes its log in 4 KiB chunks rather than one write(2) per line; a quiet
-  // one still shows each line within FLUSH_MS. pino flushes the buffer on exit; only a
-  // SIGKILL can lose the last FLUSH_MS of lines.
-  const buffered = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => buffered.flush(), FLUSH_MS).unref();
-  return pino(options, buffered);
+  // one still shows each line within FLUSH_MS. Lines still in memory are written on exit;
+  // only a SIGKILL can lose the last FLUSH_MS of them.
+  return pino(options, new LineBatch(pino.destination({ dest: 1, sync: true })));
 }

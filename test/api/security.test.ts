@@ -269,6 +269,23 @@ describe('logs', () => {
     expect(out).toMatch(/"request_id":"[^"]+","method":"POST","route":"\/api\/items"/);
     for (const secret of [PASSWORD, token, session, csrf]) expect(out).not.toContain(secret);
   });
+
+  it('binds request.log lines to the request id, redacted, though the child logger is made only on first use', async () => {
+    const { logger, text } = capture();
+    const app = await buildApp(t.config, { database: t.data.database, logger });
+    app.get('/test/log', (request) => {
+      request.log.info({ password: 'SECRET9' }, 'from a handler');
+      request.log.child({ step: 'inner' }).warn({ token: 'SECRET10' }, 'from a child');
+      return { level: request.log.level };
+    });
+    const res = await app.inject({ url: '/test/log', headers: { 'x-request-id': 'lazy-log-1' } });
+    await app.close();
+    expect(res.json()).toEqual({ level: 'trace' });
+    const lines = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = lines.filter((l) => l.msg === 'from a handler' || l.msg === 'from a child');
+    expect(mine.map((l) => [l.request_id, l.msg, l.step])).toEqual([['lazy-log-1', 'from a handler', undefined], ['lazy-log-1', 'from a child', 'inner']]);
+    expect(text()).not.toMatch(/SECRET\d/);
+  });
 });
 
 describe('the signing key', () => {

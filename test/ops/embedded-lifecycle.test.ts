@@ -37,6 +37,8 @@ describe('embedded mode, as real processes', () => {
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     expect(again.output()).toMatch(/shutting down/);
+    // The log is written in batches: its last line (the database step) still reaches stdout on exit.
+    expect(again.output()).toMatch(/"step":"database","ms":\d+,"msg":"stopped"/);
   });
 });
 
