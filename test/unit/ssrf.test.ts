@@ -41,6 +41,8 @@ beforeAll(async () => {
     hits++;
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/json') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    if (url.pathname === '/chunked') return void res.writeHead(200).write('{"ok":', () => res.end('"chunked"}'));
+    if (url.pathname === '/bom') return res.writeHead(200, { 'content-type': 'application/json' }).end('\uFEFF{"ok":"bom"}');
     if (url.pathname === '/redirect') return res.writeHead(302, { location: url.searchParams.get('to') ?? '/json' }).end();
     if (url.pathname === '/loop') return res.writeHead(302, { location: '/loop' }).end();
     if (url.pathname === '/big') {
@@ -55,6 +57,7 @@ beforeAll(async () => {
     if (url.pathname === '/big-declared') return res.writeHead(200, { 'content-length': '1000000' }).end('x'.repeat(1_000_000));
     if (url.pathname === '/slow') return void setTimeout(() => res.writeHead(200).end('{}'), 3_000).unref();
     if (url.pathname === '/html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>');
+    if (url.pathname === '/500-big') return res.writeHead(500).end('e'.repeat(1_000_000));
     if (url.pathname === '/500') return res.writeHead(500).end('{"error":1}');
     res.writeHead(404).end();
   });
@@ -154,6 +157,17 @@ describe('fetchJson with an allowed destination', () => {
     await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(policy))).resolves.toEqual({ ok: true });
   });
 
+  it('reads a body with or without a declared length, and drops a byte-order mark', async () => {
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/chunked`, opts(open))).resolves.toEqual({ ok: 'chunked' });
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/bom`, opts(open))).resolves.toEqual({ ok: 'bom' });
+  });
+
+  it('vets a URL under each policy, even one just fetched under another', async () => {
+    const url = `http://127.0.0.1:${upstream.port}/json`;
+    await expect(fetchJson(url, opts(open))).resolves.toEqual({ ok: true });
+    expect((await failure(fetchJson(url, opts({ allowPrivate: false, allowedHosts: [] })))).kind).toBe('refused');
+  });
+
   it('fetches JSON with allowPrivate, and follows a same-host redirect', async () => {
     await expect(fetchJson(`http://localhost:${upstream.port}/redirect?to=/json`, opts(open))).resolves.toEqual({ ok: true });
   });
@@ -181,6 +195,10 @@ describe('fetchJson with an allowed destination', () => {
     const status = await failure(fetchJson(`http://127.0.0.1:${upstream.port}/500`, opts(open)));
     expect([status.kind, status.status]).toEqual(['status', 500]);
     expect((await failure(fetchJson(`http://127.0.0.1:${upstream.port}/html`, opts(open)))).kind).toBe('not_json');
+    // An error answer's body is dropped, and one longer than maxBytes is not read to its end.
+    const big = await failure(fetchJson(`http://127.0.0.1:${upstream.port}/500-big`, opts(open, { maxBytes: 1000 })));
+    expect([big.kind, big.status]).toEqual(['status', 500]);
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(open))).resolves.toEqual({ ok: true });
     const closed = await listen(() => {});
     const port = closed.port;
     await new Promise((r) => closed.server.close(r));

@@ -1,14 +1,15 @@
 /**
  * fetchJson: GET a URL and parse its JSON body, SSRF-safe and bounded — the one outbound
  * HTTP client (GET /api/external and the fetch_data task). Redirects are followed by hand
- * (at most 5, http/https only) so every hop goes through the same policy; the body is read
- * as a stream and abandoned at `maxBytes`; one timer bounds the whole exchange.
+ * (at most 5, http/https only) so every hop goes through the same policy; the body is
+ * collected in memory and abandoned past `maxBytes` (exchange.ts); one timer bounds the
+ * whole request, redirects included.
  */
 import { isIP } from 'node:net';
-import { request } from 'undici';
 import { isBlockedAddress } from './address.ts';
 import { agentFor, bareHost, hostAllowed, type OutboundPolicy } from './agent.ts';
 import { BlockedAddressError, UpstreamError } from './errors.ts';
+import { Exchange } from './exchange.ts';
 
 export interface FetchJsonOptions {
   /** The caller's cancellation (e.g. a task's own timeout or revocation); its reason is rethrown as is. */
@@ -22,6 +23,7 @@ export interface FetchJsonOptions {
 
 const MAX_REDIRECTS = 5;
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
+const HEADERS = { accept: 'application/json', 'user-agent': 'conveyor' };
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Parse and vet one URL (the first or a redirect target) before any connection is made. */
@@ -50,10 +52,9 @@ function findBlocked(err: unknown): BlockedAddressError | undefined {
   return undefined;
 }
 
-function classify(err: unknown, timedOut: boolean, callerSignal: AbortSignal | undefined): unknown {
+function classify(err: unknown, callerSignal: AbortSignal | undefined): unknown {
+  if (callerSignal?.aborted && err === callerSignal.reason) return err;
   if (err instanceof UpstreamError) return err;
-  if (callerSignal?.aborted) return callerSignal.reason;
-  if (timedOut) return new UpstreamError('timeout', 'the upstream did not answer in time', { cause: err });
   const blocked = findBlocked(err);
   if (blocked) return new UpstreamError('refused', blocked.message, { cause: err });
   const code = (err as { code?: unknown }).code;
@@ -61,18 +62,23 @@ function classify(err: unknown, timedOut: boolean, callerSignal: AbortSignal | u
   return new UpstreamError('network', `the upstream could not be reached: ${(err as Error).message ?? String(err)}`, { cause: err });
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new UpstreamError('too_large', `the upstream response is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+interface Target {
+  readonly url: URL;
+  readonly origin: string;
+  readonly path: string;
+}
+
+const toTarget = (url: URL): Target => ({ url, origin: url.origin, path: `${url.pathname}${url.search}` });
+
+/** The last first-hop URL vetted, per policy: GET /api/external fetches the same one every time. */
+const lastTarget = new WeakMap<OutboundPolicy, { raw: string; target: Target }>();
+
+function firstTarget(raw: string, policy: OutboundPolicy): Target {
+  const last = lastTarget.get(policy);
+  if (last?.raw === raw) return last.target;
+  const target = toTarget(checkUrl(raw, undefined, policy));
+  lastTarget.set(policy, { raw, target });
+  return target;
 }
 
 /**
@@ -82,49 +88,39 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): 
 export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<unknown> {
   const { policy, maxBytes, signal } = opts;
   signal?.throwIfAborted();
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, opts.timeoutMs);
-  const onAbort = () => controller.abort(signal?.reason);
+  let current: Exchange | undefined;
+  let stopped: Error | undefined;
+  const stop = (reason: Error) => {
+    stopped ??= reason;
+    current?.abort(stopped);
+  };
+  const timer = setTimeout(() => stop(new UpstreamError('timeout', 'the upstream did not answer in time')), opts.timeoutMs);
+  const onAbort = () => stop(signal!.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const dispatcher = agentFor(policy);
-    let target = checkUrl(url, undefined, policy);
+    let target = firstTarget(url, policy);
     for (let hop = 0; ; hop++) {
-      const res = await request(target, {
-        method: 'GET',
-        dispatcher,
-        signal: controller.signal,
-        headers: { accept: 'application/json', 'user-agent': 'conveyor' },
-      });
-      const location = res.headers.location;
-      if (REDIRECT.has(res.statusCode) && typeof location === 'string') {
-        await res.body.dump();
+      current = new Exchange(maxBytes);
+      if (stopped) current.abort(stopped);
+      dispatcher.dispatch({ origin: target.origin, path: target.path, method: 'GET', headers: HEADERS }, current);
+      const { status, location, body } = await current.done;
+      if (REDIRECT.has(status) && location !== undefined) {
         if (hop >= MAX_REDIRECTS) throw new UpstreamError('refused', `more than ${MAX_REDIRECTS} redirects`);
-        target = checkUrl(location, target, policy);
+        target = toTarget(checkUrl(location, target.url, policy));
         continue;
       }
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        await res.body.dump();
-        throw new UpstreamError('status', `the upstream answered ${res.statusCode}`, { status: res.statusCode });
-      }
-      const declared = Number(res.headers['content-length']);
-      if (declared > maxBytes) {
-        res.body.destroy();
-        throw new UpstreamError('too_large', `the upstream response is larger than ${maxBytes} bytes`);
-      }
-      const raw = await readCapped(res.body, maxBytes);
+      if (status < 200 || status > 299) throw new UpstreamError('status', `the upstream answered ${status}`, { status });
+      const text = body.toString('utf8');
       try {
-        return JSON.parse(raw.toString('utf8')) as unknown;
+        // A byte-order mark is dropped, as fetch's json() does.
+        return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
       } catch (err) {
         throw new UpstreamError('not_json', 'the upstream did not answer JSON', { cause: err });
       }
     }
   } catch (err) {
-    throw classify(err, timedOut, signal);
+    throw classify(err, signal);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
