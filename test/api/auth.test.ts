@@ -156,6 +156,9 @@ describe('API tokens', () => {
     const headers = { authorization: `Bearer ${token}` };
     const create = await t.app.inject({ method: 'POST', url: '/api/items', headers, payload: { name: `token-item-${Date.now()}` } });
     expect(create.statusCode).toBe(201);
+    // Again, now answered from the token cache, with the scheme in any case.
+    const again = await t.app.inject({ method: 'POST', url: '/api/items', headers: { authorization: `bearer ${token}` }, payload: { name: `token-item-2-${Date.now()}` } });
+    expect(again.statusCode).toBe(201);
     const { rows } = await t.data.database.pool.query<{ token_hash: string; last_used_at: Date | null }>(
       'SELECT token_hash, last_used_at FROM app.api_tokens WHERE prefix = $1', [token.slice(0, 12)],
     );

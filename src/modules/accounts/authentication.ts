@@ -17,9 +17,9 @@ import type { Config } from '../../config/index.ts';
 import type { Database } from '../../db/client.ts';
 import { readSessionCookie } from './cookies.ts';
 import { CSRF_HEADER, csrfValid, UNSAFE_METHODS } from './csrf.ts';
-import { requireUser } from './guards.ts';
+import { userRefusal } from './guards.ts';
 import { resolveSecretKey } from './secret-key.ts';
-import { authenticateToken, toAuthenticated } from './service.ts';
+import { authenticateToken, cachedTokenUser, toAuthenticated } from './service.ts';
 import { sessionUser } from './sessions.ts';
 
 declare module 'fastify' {
@@ -44,14 +44,18 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
     const methods = [route.method].flat();
     if (!route.url.startsWith('/api/') || route.config?.public === true || !methods.some((m) => UNSAFE_METHODS.has(m))) return;
     // A route may serve GET and POST alike; only its unsafe methods need a user.
-    const guard: onRequestHookHandler = async (request) => {
-      if (UNSAFE_METHODS.has(request.method)) await requireUser(request);
-    };
+    const guard: onRequestHookHandler = (request, _reply, done) => done(UNSAFE_METHODS.has(request.method) ? userRefusal(request) : undefined);
     route.onRequest = [guard, ...[route.onRequest ?? []].flat()] as typeof route.onRequest;
   });
   // Callback style: an anonymous request (no Authorization, no cookie) costs no promise.
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.headers.authorization === undefined && request.headers.cookie === undefined) return done();
+    // A token seen in the last TOKEN_CACHE_MS is answered from memory, without a promise.
+    const known = cachedTokenUser(request.headers.authorization);
+    if (known) {
+      request.user = known;
+      return done();
+    }
     authenticate(request).then(() => done(), done);
   });
 

@@ -39,6 +39,17 @@ export async function createToken(db: Db, username: string, name = ''): Promise<
   return { token, id };
 }
 
+/**
+ * The user behind an `Authorization: Bearer <token>` header when that token is in the cache,
+ * else undefined (the caller then takes the full path, `authenticateToken`).
+ */
+export function cachedTokenUser(header: string | undefined): AuthenticatedUser | undefined {
+  if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const token = header.slice(7);
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
+  return cachedUser(hashToken(token));
+}
+
 export async function authenticateToken(db: Db, token: string, cacheMs = DEFAULT_TOKEN_CACHE_MS): Promise<AuthenticatedUser | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   const hash = hashToken(token);

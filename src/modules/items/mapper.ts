@@ -1,4 +1,4 @@
-import type { TextRow } from './repository-stream.ts';
+import type { TextRow } from './text-rows.ts';
 import type { Item } from './schemas.ts';
 import type { NewItem } from './statements.ts';
 import { itemDefaults, type ItemRow, type ItemStatus } from './table.ts';
@@ -12,6 +12,19 @@ export function toItem(row: ItemRow): Item {
     score: row.score,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** An item as PostgreSQL's text (a hot statement's row) as the API's item, without a Date in between. */
+export function fromTextRow(r: TextRow): Item {
+  return {
+    id: Number(r[0]),
+    name: r[1],
+    description: r[2],
+    status: r[3] as ItemStatus,
+    score: Number(r[4]),
+    created_at: isoMillis(r[5]),
+    updated_at: isoMillis(r[6]),
   };
 }
 

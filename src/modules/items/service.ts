@@ -1,7 +1,7 @@
 /** Item logic: turns repository results and database errors into API outcomes. */
 import { AppError } from '../../app/errors.ts';
 import type { Database, Db } from '../../db/client.ts';
-import { toItem, withDefaults } from './mapper.ts';
+import { fromTextRow, toItem, withDefaults } from './mapper.ts';
 import * as repo from './repository.ts';
 import type {
   Aggregate, CreateItem, ExistsQuery, FirstLast, GetOrCreate, Item, ItemOutcome, ItemPage, ListQuery, UpdateItem, UpdateOrCreate,
@@ -16,7 +16,7 @@ export interface ItemStore {
 }
 
 export function createItemStore(database: Database): ItemStore {
-  return { db: database.db, hot: prepareHotStatements(database.db, { named: !database.embedded }) };
+  return { db: database.db, hot: prepareHotStatements(database) };
 }
 
 const pgCode = (err: unknown): string | undefined =>
@@ -41,7 +41,7 @@ export function rethrowDbError(err: unknown, name?: string): never {
 export async function getItem(s: ItemStore, id: number): Promise<Item> {
   const row = await s.hot.findById(id);
   if (!row) throw new AppError('not_found', `No item ${id}`);
-  return toItem(row);
+  return fromTextRow(row);
 }
 
 export async function listItems(s: ItemStore, q: ListQuery): Promise<ItemPage> {
@@ -49,12 +49,13 @@ export async function listItems(s: ItemStore, q: ListQuery): Promise<ItemPage> {
   const rows = await s.hot.list({ status: q.status, after: q.after, limit: q.limit + 1 });
   const more = rows.length > q.limit;
   if (more) rows.length = q.limit;
-  return { data: rows.map(toItem), next: more ? rows[rows.length - 1]!.id : null };
+  const data = rows.map(fromTextRow);
+  return { data, next: more ? data[data.length - 1]!.id : null };
 }
 
 export async function createItem(s: ItemStore, input: CreateItem): Promise<Item> {
   try {
-    return toItem(await s.hot.insert(withDefaults(input.name, input)));
+    return fromTextRow(await s.hot.insert(withDefaults(input.name, input)));
   } catch (err) {
     rethrowConflict(err, input.name);
   }
@@ -127,7 +128,7 @@ export async function updateOrCreate(s: ItemStore, input: UpdateOrCreate): Promi
     throw new AppError('invalid_request', `No item ${id}, and no name to create one with`, { details: [{ field: 'body.name', message: 'is required to create an item when no item has this id' }] });
   }
   try {
-    return { item: toItem(await s.hot.insert(withDefaults(name, defaults))), created: true };
+    return { item: fromTextRow(await s.hot.insert(withDefaults(name, defaults))), created: true };
   } catch (err) {
     rethrowConflict(err, name);
   }
