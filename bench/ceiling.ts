@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import http from 'node:http';
 import pg from 'pg';
+import { isoMillis } from '../src/modules/items/mapper.ts';
 
 pg.types.setTypeParser(20, Number);
 const workers = Number(process.env.WORKERS ?? 1);
@@ -16,11 +17,14 @@ if (workers > 1 && cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork();
 } else {
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Math.max(2, Math.ceil(poolSize / workers)) });
-  const item = (r: Record<string, unknown>) => ({
-    id: r.id, name: r.name, description: r.description, status: r.status, score: r.score,
-    created_at: (r.created_at as Date).toISOString(), updated_at: (r.updated_at as Date).toISOString(),
+  // Conveyor's SQL and row handling: every column as PostgreSQL's text, timestamps printed
+  // as UTC, turned into the item without a Date in between.
+  const asText = { getTypeParser: () => (value: string) => value };
+  const item = (r: string[]) => ({
+    id: Number(r[0]), name: r[1], description: r[2], status: r[3], score: Number(r[4]), created_at: isoMillis(r[5]!), updated_at: isoMillis(r[6]!),
   });
-  const cols = 'id, name, description, status, score, created_at, updated_at';
+  const cols = `id, name, description, status, score, created_at at time zone 'UTC', updated_at at time zone 'UTC'`;
+  const rows = async (name: string, text: string, values: unknown[]) => (await pool.query<string[]>({ name, text, values, rowMode: 'array', types: asText })).rows;
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
@@ -37,27 +41,24 @@ if (workers > 1 && cluster.isPrimary) {
         }
         if (req.method === 'GET' && path === '/api/items') {
           const limit = Number(url.searchParams.get('limit') ?? 100);
-          const { rows } = await pool.query({ name: 'list', text: `select ${cols} from app.items order by id limit $1`, values: [limit + 1] });
-          const more = rows.length > limit;
-          const data = rows.slice(0, limit).map(item);
+          const page = await rows('list', `select ${cols} from app.items order by id limit $1`, [limit + 1]);
+          const more = page.length > limit;
+          const data = page.slice(0, limit).map(item);
           return send(res, 200, { data, next: more ? data.at(-1)?.id : null });
         }
         const m = /^\/api\/items\/(\d+)$/.exec(path);
         if (req.method === 'GET' && m) {
-          const { rows } = await pool.query({ name: 'get', text: `select ${cols} from app.items where id = $1`, values: [Number(m[1])] });
-          return rows[0] ? send(res, 200, item(rows[0])) : send(res, 404, { error: { code: 'not_found' } });
+          const [row] = await rows('get', `select ${cols} from app.items where id = $1 limit 1`, [Number(m[1])]);
+          return row ? send(res, 200, item(row)) : send(res, 404, { error: { code: 'not_found' } });
         }
         if (req.method === 'POST' && path === '/api/items') {
           const chunks: Buffer[] = [];
           for await (const c of req) chunks.push(c as Buffer);
           const body = JSON.parse(Buffer.concat(chunks).toString()) as { name: string; description?: string; status?: string; score?: number };
-          const { rows } = await pool.query({
-            name: 'insert',
-            text: `insert into app.items (name, description, status, score) values ($1, $2, $3, $4) returning ${cols}`,
-            values: [body.name, body.description ?? '', body.status ?? 'active', body.score ?? 0],
-          });
-          res.setHeader('location', `/api/items/${rows[0].id}`);
-          return send(res, 201, item(rows[0]));
+          const [row] = await rows('insert', `insert into app.items (name, description, status, score) values ($1, $2, $3, $4) returning ${cols}`,
+            [body.name, body.description ?? '', body.status ?? 'active', body.score ?? 0]);
+          res.setHeader('location', `/api/items/${row![0]}`);
+          return send(res, 201, item(row!));
         }
         send(res, 404, { error: { code: 'not_found' } });
       } catch (err) {

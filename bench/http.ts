@@ -53,8 +53,9 @@ async function prepareDatabase(): Promise<{ url: string; token: string; drop(): 
 function scenarios(base: string, token: string): Record<string, autocannon.Options> {
   let n = 0;
   const run = randomBytes(3).toString('hex');
-  // Reads first, POST last: its rows would otherwise make the next reads (count) slower for
-  // whichever server runs second. `reset()` removes them between servers.
+  // Reads first, POST last: its rows would otherwise make the reads after it (count) slower.
+  // Both servers POST in alternating rounds, so they see the same table; `reset()` removes
+  // the rows before the next process count.
   return {
     'GET item': { url: base, requests: [{ method: 'GET' as const, setupRequest: (r: autocannon.Request) => ({ ...r, path: `/api/items/${1 + Math.floor(Math.random() * SEED_ROWS)}` }) }] },
     count: { url: `${base}/api/items/count` },
@@ -70,11 +71,49 @@ function scenarios(base: string, token: string): Record<string, autocannon.Optio
   };
 }
 
-async function measure(base: string, token: string): Promise<Record<string, LoadResult>> {
-  const out: Record<string, LoadResult> = {};
-  for (const [name, opts] of Object.entries(scenarios(base, token))) {
-    await load({ ...opts, connections, duration: 2 }); // warm-up: JIT, pools, prepared statements
-    out[name] = await load({ ...opts, connections, duration });
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Paired {
+  conveyor: LoadResult;
+  ceiling: LoadResult;
+  /** Median over the rounds of Conveyor's req/s over the ceiling's in the same round. */
+  ratio: number;
+}
+
+const medianResult = (rs: LoadResult[]): LoadResult => ({
+  rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+  non2xx: rs.reduce((n, r) => n + r.non2xx, 0), errors: rs.reduce((n, r) => n + r.errors, 0),
+});
+
+/**
+ * Both servers run side by side, and each scenario alternates between them in short rounds
+ * (Conveyor first in odd rounds, the ceiling first in even ones): this VM's speed drifts by
+ * a third within minutes, and a ratio of two loads taken seconds apart is what survives it.
+ */
+async function measurePaired(conveyorBase: string, ceilingBase: string, token: string): Promise<Record<string, Paired>> {
+  const a = scenarios(conveyorBase, token);
+  const b = scenarios(ceilingBase, token);
+  const roundSecs = Math.max(2, Math.round(duration / rounds));
+  const out: Record<string, Paired> = {};
+  for (const name of Object.keys(a)) {
+    // Warm-up: JIT, pools, prepared statements.
+    await load({ ...a[name]!, connections, duration: 2 });
+    await load({ ...b[name]!, connections, duration: 2 });
+    const conv: LoadResult[] = [];
+    const ceil: LoadResult[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const first = i % 2 === 0;
+      const runA = () => load({ ...a[name]!, connections, duration: roundSecs }).then((r) => void conv.push(r));
+      const runB = () => load({ ...b[name]!, connections, duration: roundSecs }).then((r) => void ceil.push(r));
+      if (first) await runA().then(runB);
+      else await runB().then(runA);
+    }
+    out[name] = { conveyor: medianResult(conv), ceiling: medianResult(ceil), ratio: median(conv.map((c, i) => c.rps / ceil[i]!.rps)) };
   }
   return out;
 }
@@ -129,7 +168,6 @@ async function streamFigures(url: string): Promise<string[][]> {
       }
       runs.push({ lines, secs: (performance.now() - start) / 1000, first, growth: (sampler.stop() - before) / 2 ** 20 });
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
     return [
       ['stream (3 runs)', 'rows', 'rows/s (median)', 'first row (median)', 'peak RSS growth (median / worst)'],
       ['GET /api/items/stream', fmt(runs[0]!.lines), fmt(median(runs.map((r) => r.lines / r.secs))), `${fmt(median(runs.map((r) => r.first)), 1)} ms`,
@@ -160,23 +198,20 @@ async function externalFigures(url: string, processes: number): Promise<string[]
 }
 
 export async function runHttpBench(): Promise<void> {
-  console.log(`HTTP benchmark: ${duration}s per scenario, ${connections} connections, LOG_LEVEL=${logLevel}, PostgreSQL ${serverUrl.replace(/\/\/[^@]*@/, '//')}`);
+  console.log(`HTTP benchmark: ${duration}s per scenario and server in ${rounds} alternating rounds, ${connections} connections, LOG_LEVEL=${logLevel}, PostgreSQL ${serverUrl.replace(/\/\/[^@]*@/, '//')}`);
   const db = await prepareDatabase();
   try {
     for (const processes of process.env.BENCH_STREAM_ONLY === '1' ? [] : processCounts) {
       const cPort = 18_000 + Math.floor(Math.random() * 1000);
       const kPort = cPort + 1000;
       const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { DATABASE_URL: db.url, LOG_LEVEL: logLevel }, 'conveyor');
-      const conv = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () => measure(`http://127.0.0.1:${cPort}`, db.token));
-      await reset(db.url);
       const ceiling = startProc(['bench/ceiling.ts'], { DATABASE_URL: db.url, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
-      const ceil = await withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measure(`http://127.0.0.1:${kPort}`, db.token));
+      const paired = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () =>
+        withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measurePaired(`http://127.0.0.1:${cPort}`, `http://127.0.0.1:${kPort}`, db.token)));
       await reset(db.url);
       const rows: (string | number)[][] = [[`processes=${processes}`, 'Conveyor req/s', 'ceiling req/s', 'ratio', 'Conveyor p99', 'ceiling p99', 'non-2xx']];
-      for (const name of Object.keys(conv)) {
-        const a = conv[name]!;
-        const b = ceil[name]!;
-        rows.push([name, fmt(a.rps), fmt(b.rps), pct(a.rps, b.rps), `${a.p99} ms`, `${b.p99} ms`, `${a.non2xx}/${b.non2xx}`]);
+      for (const [name, { conveyor: a, ceiling: b, ratio }] of Object.entries(paired)) {
+        rows.push([name, fmt(a.rps), fmt(b.rps), `${Math.round(ratio * 100)}%`, `${a.p99} ms`, `${b.p99} ms`, `${a.non2xx}/${b.non2xx}`]);
       }
       console.log(`\n${table(rows)}`);
       console.log(`\n${table(await externalFigures(db.url, processes))}`);
