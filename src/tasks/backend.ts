@@ -19,11 +19,16 @@ import {
   type BackendFactory,
   type ConnectionOptions,
   type IQueueBackend,
+  type PostgresQueueBackend,
   type Processor,
   type WorkerOptions,
 } from 'bullmq';
 import pg from 'pg';
 import type { Config } from '../config/index.ts';
+import { settleEventReads } from './settled-events.ts';
+
+/** How long an event's transaction may take to commit and still reach live listeners (PostgreSQL). */
+const EVENT_SETTLE_MS = 1_000;
 
 /** What a job carries besides its name (the task name). Short keys: this is stored per task. */
 export interface TaskJobData {
@@ -240,7 +245,17 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
       return w;
     },
     queueEvents(name) {
-      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 5_000 }, factory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
+      // PGlite runs one transaction at a time, so its events commit in id order: BullMQ's own
+      // read is exact there. On PostgreSQL they may not (see settled-events.ts); the wait
+      // between reads is then at most the settle time, so a late event is never held long.
+      const eventsFactory: BackendFactory<IQueueBackend, pg.Pool> = embedded
+        ? factory
+        : (queueName, options, factoryOpts) => {
+            const b = factory(queueName, options, factoryOpts);
+            settleEventReads(b as unknown as PostgresQueueBackend, queueName, { settleMs: EVENT_SETTLE_MS });
+            return b;
+          };
+      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : EVENT_SETTLE_MS }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
       owned.push(e);
       return e;
     },
