@@ -32,7 +32,7 @@ export async function monitor(opts: MonitorOptions): Promise<void> {
   const tasks = await createTaskClient({ config, data, backend });
   const app = await buildMonitorApp(config, { database: data.database, logger, monitor: taskMonitor(tasks), readiness: [tasks.readiness] });
   await app.listen({ host: config.HOST, port: config.PORT });
-  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}/dashboard`, pid: process.pid }, 'conveyor monitor is serving');
+  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}/dashboard` }, 'conveyor monitor is serving');
   handleSignals(
     () => [
       { name: 'http', run: () => closeHttp(app) },

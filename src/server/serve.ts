@@ -67,7 +67,7 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
   }
   const app = await buildApp(config, { database: data.database, logger, tasks, monitor: taskMonitor(tasks) });
   await app.listen({ host: config.HOST, port: config.PORT });
-  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker: Boolean(worker) }, 'conveyor is serving');
+  logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, worker: Boolean(worker) }, 'conveyor is serving');
   return [
     { name: 'http', run: () => closeHttp(app) },
     { name: 'worker', run: async () => worker?.close() },

@@ -26,6 +26,7 @@ import {
 import pg from 'pg';
 import type { Config } from '../config/index.ts';
 import { settleEventReads } from './settled-events.ts';
+import { stabiliseRanges } from './stable-ranges.ts';
 
 /** How long an event's transaction may take to commit and still reach live listeners (PostgreSQL). */
 const EVENT_SETTLE_MS = 1_000;
@@ -216,10 +217,16 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
   const owned: { close(): Promise<void> }[] = [];
   const local = new Map<string, TaskWorker[]>();
   const connection = pool as unknown as ConnectionOptions;
+  // Listings page through finished and delayed tasks: give them a stable order (stable-ranges.ts).
+  const queueFactory: BackendFactory<IQueueBackend, pg.Pool> = (queueName, options, factoryOpts) => {
+    const b = factory(queueName, options, factoryOpts);
+    stabiliseRanges(b as unknown as PostgresQueueBackend, queueName);
+    return b;
+  };
   const queue = (name: string) => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue<TaskJobData, unknown, string>(name, { connection }, factory as unknown as BackendFactory<never>) as unknown as TaskQueue;
+      q = new Queue<TaskJobData, unknown, string>(name, { connection }, queueFactory as unknown as BackendFactory<never>) as unknown as TaskQueue;
       q.on('error', () => undefined);
       queues.set(name, q);
       owned.push(q);

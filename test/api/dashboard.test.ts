@@ -78,6 +78,8 @@ describe('dashboard API', () => {
     expect(overview.queues.find((q: { queue: string }) => q.queue === env.queue)).toBeDefined();
     expect(overview.user).toEqual({ username: expect.any(String) });
     expect((await app.inject({ url: '/dashboard/api/tasks?state=NOPE', headers: staff })).statusCode).toBe(400);
+    const badCursor = await app.inject({ url: '/dashboard/api/tasks?after=not-a-cursor', headers: staff });
+    expect([badCursor.statusCode, badCursor.json().error.code]).toEqual([400, 'invalid_request']);
     expect((await app.inject({ url: '/dashboard/api/tasks/no-such-task', headers: staff })).statusCode).toBe(404);
   });
 

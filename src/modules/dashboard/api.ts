@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, errorResponses } from '../../app/errors.ts';
 import { requireStaff } from '../accounts/guards.ts';
+import { assertListCursor } from '../tasks/service.ts';
 import { createLiveHub } from './events.ts';
 import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker } from './mapper.ts';
 import {
@@ -73,6 +74,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     },
     handler: async (request) => {
       const q = request.query;
+      assertListCursor(q.after);
       const page = await monitor.listTasks({
         limit: q.limit,
         ...(q.state ? { state: q.state } : {}),

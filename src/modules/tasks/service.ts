@@ -64,8 +64,13 @@ export async function revoke(tasks: TaskClient, id: string, user: AuthenticatedU
   return visible(await tasks.revoke(id).catch(mapError), user);
 }
 
+/** 400 for an `after` that is not a `next` this API gave out (the listing would otherwise start over). */
+export function assertListCursor(after: string | undefined): void {
+  if (after && !decodeCursor(after)) throw new AppError('invalid_request', 'Bad cursor', { details: [{ field: 'querystring.after', message: 'is not a cursor from this API' }] });
+}
+
 export async function list(tasks: TaskClient, q: ListQuery, user: AuthenticatedUser | null | undefined) {
-  if (q.after && !decodeCursor(q.after)) throw new AppError('invalid_request', 'Bad cursor', { details: [{ field: 'querystring.after', message: 'is not a cursor from this API' }] });
+  assertListCursor(q.after);
   // Anonymous visitors see no one's tasks but anonymous ones; users see their own; staff see all.
   const createdBy = user?.isStaff ? undefined : (user?.id ?? -1);
   const page = await tasks

@@ -1,0 +1,144 @@
+/**
+ * Conveyor's corrections to BullMQ's PostgreSQL backend:
+ * - live events survive out-of-order commits (src/tasks/settled-events.ts): an event whose
+ *   transaction took its id first but commits after a later one has been read still
+ *   reaches the listeners; BullMQ's own read skips it for good. PostgreSQL only: PGlite
+ *   runs one transaction at a time.
+ * - finished tasks keep one order when they finished in the same millisecond
+ *   (src/tasks/stable-ranges.ts), so paging through them lists each once. PostgreSQL and
+ *   embedded; Redis orders ties itself.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskQueueEvents } from '../../src/tasks/backend.ts';
+import { listTasks } from '../../src/tasks/list.ts';
+import { broker, createTaskEnv, type TaskEnv } from './harness.ts';
+
+describe.runIf(broker() === 'postgres')('task events on postgres', () => {
+  let env: TaskEnv;
+  let events: TaskQueueEvents;
+  let db: pg.Client;
+  const seen: string[] = [];
+
+  const publish = (on: pg.Client, jobId: string) =>
+    on.query(`SELECT publish_event($1, 'completed', jsonb_build_object('jobId', $2::text, 'returnvalue', '1', 'prev', 'active')) AS id`, [env.queue, jobId]);
+
+  beforeAll(async () => {
+    env = await createTaskEnv();
+    db = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
+    await db.connect();
+    events = env.backend.queueEvents(env.queue);
+    events.on('completed', ({ jobId }) => seen.push(jobId));
+    // The reader starts at the newest event: publish until it is listening.
+    for (let n = 0; seen.length === 0; n++) {
+      if (n === 100) throw new Error('the event reader did not start');
+      await publish(db, `ready-${n}`);
+      await sleep(100);
+    }
+  });
+  afterAll(async () => {
+    await db?.end();
+    await env?.close(); // closes `events` with the backend
+  });
+
+  it('delivers an event committed after a later-numbered one was read', async () => {
+    const slow = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
+    await slow.connect();
+    try {
+      await slow.query('BEGIN');
+      const late = Number((await publish(slow, 'late')).rows[0].id);
+      const early = Number((await publish(db, 'early')).rows[0].id);
+      expect(early).toBeGreaterThan(late);
+      await expect.poll(() => seen.includes('early'), { timeout: 10_000 }).toBe(true);
+      await slow.query('COMMIT');
+      await expect.poll(() => seen.includes('late'), { timeout: 10_000 }).toBe(true);
+      expect(seen.filter((id) => id === 'late' || id === 'early')).toHaveLength(2); // each once
+    } finally {
+      await slow.end();
+    }
+  });
+
+  it('delivers each event once over many concurrent committers', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const c = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
+        await c.connect();
+        return c;
+      }),
+    );
+    try {
+      const ids = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
+      await Promise.all(clients.map(async (c, k) => {
+        for (let i = k; i < ids.length; i += clients.length) await publish(c, ids[i]!);
+      }));
+      await expect.poll(() => ids.filter((id) => seen.includes(id)).length, { timeout: 10_000 }).toBe(ids.length);
+      // Past the settle time, nothing is delivered twice by the trailing re-read.
+      await sleep(2_500);
+      expect(seen.filter((id) => id.startsWith('burst-'))).toHaveLength(ids.length);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+});
+
+describe.runIf(broker() !== 'redis')(`finished tasks in one order on ${broker()}`, () => {
+  let env: TaskEnv;
+  const ids: string[] = [];
+  beforeAll(async () => {
+    env = await createTaskEnv();
+    await env.startWorker({ concurrency: 8 });
+    for (let i = 0; i < 60; i++) ids.push((await env.client.enqueue('t_echo', { value: i })).id);
+    for (const id of ids) await env.waitFor(id, ['SUCCESS']);
+    // All finished in the same millisecond; rewriting the rows also reshuffles them on disk.
+    const db = new pg.Client({ connectionString: env.base.url });
+    await db.connect();
+    try {
+      await db.query(`UPDATE bullmq.job SET finished_at_ms = 1700000000000 WHERE queue = $1 AND state = 'completed'`, [env.queue]);
+      await db.query(`UPDATE bullmq.job SET data = data WHERE queue = $1 AND state = 'completed' AND (seq % 3) = 0`, [env.queue]);
+    } finally {
+      await db.end();
+    }
+  });
+  afterAll(async () => env?.close());
+
+  it('reads the same order whatever the window', async () => {
+    // Enough rows that PostgreSQL reads a small window through the index and a large one by
+    // sorting, which order ties differently. Stored rows, as BullMQ would leave them.
+    const db = new pg.Client({ connectionString: env.base.url });
+    await db.connect();
+    const queue = 'q_ties';
+    try {
+      await db.query(
+        `INSERT INTO bullmq.job (queue, id, seq, name, state, added_at_ms, finished_at_ms)
+         SELECT $1, 'tie-' || g, g, 't_echo', 'completed', 0, 1700000000000 + g / 10 FROM generate_series(1, 1000) AS g`,
+        [queue],
+      );
+      await db.query(`UPDATE bullmq.job SET data = data WHERE queue = $1 AND seq % 3 = 0`, [queue]);
+      await db.query('ANALYZE bullmq.job');
+      const q = env.backend.queue(queue);
+      const all = await q.getRanges(['completed'], 0, -1);
+      expect(all).toHaveLength(1000);
+      for (const size of [7, 50, 200]) {
+        const windows: string[] = [];
+        for (let start = 0; start < all.length; start += size) windows.push(...(await q.getRanges(['completed'], start, start + size - 1)));
+        expect([size, windows]).toEqual([size, all]);
+      }
+    } finally {
+      await db.query(`DELETE FROM bullmq.job WHERE queue = $1`, [queue]);
+      await db.end();
+    }
+  });
+
+  it('pages through every finished task once', async () => {
+    const listed: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await listTasks({ backend: env.backend, queues: [env.queue] }, { state: 'SUCCESS', limit: 7, ...(after ? { after } : {}) });
+      listed.push(...page.data.map((t) => t.id));
+      after = page.next ?? undefined;
+    } while (after);
+    expect(listed).toHaveLength(ids.length);
+    expect(new Set(listed)).toEqual(new Set(ids));
+  });
+});
