@@ -25,10 +25,10 @@ import {
 } from 'bullmq';
 import pg from 'pg';
 import type { Config } from '../config/index.ts';
-import { settleEventReads } from './settled-events.ts';
+import { EVENT_ID_INDEX_SQL, readEventsInOrder } from './ordered-events.ts';
 import { stabiliseRanges } from './stable-ranges.ts';
 
-/** How long an event's transaction may take to commit and still reach live listeners (PostgreSQL). */
+/** How long a missing event id is waited for before it is given up as rolled back (PostgreSQL). */
 const EVENT_SETTLE_MS = 1_000;
 
 /** What a job carries besides its name (the task name). Short keys: this is stored per task. */
@@ -125,7 +125,9 @@ export async function migrateTaskEngine(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    return await runMigrations(client, 'bullmq');
+    const version = await runMigrations(client, 'bullmq');
+    await client.query(EVENT_ID_INDEX_SQL);
+    return version;
   } finally {
     await client.end();
   }
@@ -253,16 +255,17 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     },
     queueEvents(name) {
       // PGlite runs one transaction at a time, so its events commit in id order: BullMQ's own
-      // read is exact there. On PostgreSQL they may not (see settled-events.ts); the wait
-      // between reads is then at most the settle time, so a late event is never held long.
+      // read is exact there. On PostgreSQL they may not (see ordered-events.ts).
       const eventsFactory: BackendFactory<IQueueBackend, pg.Pool> = embedded
         ? factory
         : (queueName, options, factoryOpts) => {
             const b = factory(queueName, options, factoryOpts);
-            settleEventReads(b as unknown as PostgresQueueBackend, queueName, { settleMs: EVENT_SETTLE_MS });
+            readEventsInOrder(b as unknown as PostgresQueueBackend, queueName, { settleMs: EVENT_SETTLE_MS });
             return b;
           };
-      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : EVENT_SETTLE_MS }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
+      // BullMQ coalesces the NOTIFY of concurrent commits and may skip the last one of a burst:
+      // poll every second rather than its default five.
+      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 1_000 }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
       owned.push(e);
       return e;
     },

@@ -114,7 +114,8 @@ describe(`task API on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () => 
   });
 
   it('GET /api/tasks/{id}/events streams each state change and closes after the final one', async () => {
-    const { task_id } = (await post({ name: 't_sleep', args: { ms: 300 } })).json();
+    // Long enough to be seen STARTED by a nudge or the fallback poll, even on a loaded machine.
+    const { task_id } = (await post({ name: 't_sleep', args: { ms: 1_000 } })).json();
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;
     const res = await fetch(`http://127.0.0.1:${port}/api/tasks/${task_id}/events`, { headers: user.headers });

@@ -1,9 +1,8 @@
 /**
  * Conveyor's corrections to BullMQ's PostgreSQL backend:
- * - live events survive out-of-order commits (src/tasks/settled-events.ts): an event whose
- *   transaction took its id first but commits after a later one has been read still
- *   reaches the listeners; BullMQ's own read skips it for good. PostgreSQL only: PGlite
- *   runs one transaction at a time.
+ * - live events arrive in id order, each once, though transactions commit out of id order
+ *   (src/tasks/ordered-events.ts); BullMQ's own read skips an event that commits after a
+ *   later-numbered one was read. PostgreSQL only: PGlite runs one transaction at a time.
  * - finished tasks keep one order when they finished in the same millisecond
  *   (src/tasks/stable-ranges.ts), so paging through them lists each once. PostgreSQL and
  *   embedded; Redis orders ties itself.
@@ -24,10 +23,15 @@ describe.runIf(broker() === 'postgres')('task events on postgres', () => {
   const publish = (on: pg.Client, jobId: string) =>
     on.query(`SELECT publish_event($1, 'completed', jsonb_build_object('jobId', $2::text, 'returnvalue', '1', 'prev', 'active')) AS id`, [env.queue, jobId]);
 
+  const client = async () => {
+    const c = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
+    await c.connect();
+    return c;
+  };
+
   beforeAll(async () => {
     env = await createTaskEnv();
-    db = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
-    await db.connect();
+    db = await client();
     events = env.backend.queueEvents(env.queue);
     events.on('completed', ({ jobId }) => seen.push(jobId));
     // The reader starts at the newest event: publish until it is listening.
@@ -42,40 +46,53 @@ describe.runIf(broker() === 'postgres')('task events on postgres', () => {
     await env?.close(); // closes `events` with the backend
   });
 
-  it('delivers an event committed after a later-numbered one was read', async () => {
-    const slow = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
-    await slow.connect();
+  it('holds an event back until an earlier-numbered one commits, then delivers both in id order', async () => {
+    const slow = await client();
     try {
       await slow.query('BEGIN');
       const late = Number((await publish(slow, 'late')).rows[0].id);
       const early = Number((await publish(db, 'early')).rows[0].id);
       expect(early).toBeGreaterThan(late);
-      await expect.poll(() => seen.includes('early'), { timeout: 10_000 }).toBe(true);
+      // Wake the reader now (the open transaction holds BullMQ's NOTIFY lock, so 'early' sent none).
+      await db.query(`SELECT pg_notify('bullmq_events', $1)`, [env.queue]);
+      await sleep(300);
+      expect(seen).not.toContain('early'); // BullMQ's read would have delivered it, and never 'late'
       await slow.query('COMMIT');
-      await expect.poll(() => seen.includes('late'), { timeout: 10_000 }).toBe(true);
-      expect(seen.filter((id) => id === 'late' || id === 'early')).toHaveLength(2); // each once
+      await expect.poll(() => seen.includes('early'), { timeout: 5_000 }).toBe(true);
+      expect(seen.filter((id) => id === 'late' || id === 'early')).toEqual(['late', 'early']);
     } finally {
       await slow.end();
     }
   });
 
-  it('delivers each event once over many concurrent committers', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const c = new pg.Client({ connectionString: env.base.url, options: '-c search_path=bullmq' });
-        await c.connect();
-        return c;
-      }),
-    );
+  it('gives up on an id whose transaction rolled back, and carries on', async () => {
+    const slow = await client();
+    try {
+      await slow.query('BEGIN');
+      await publish(slow, 'rolled-back');
+      await publish(db, 'after-rollback');
+      await slow.query('ROLLBACK');
+      await expect.poll(() => seen.includes('after-rollback'), { timeout: 5_000 }).toBe(true);
+      expect(seen).not.toContain('rolled-back');
+    } finally {
+      await slow.end();
+    }
+  });
+
+  it('delivers each event once, in order, over many concurrent committers', async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, client));
     try {
       const ids = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
       await Promise.all(clients.map(async (c, k) => {
         for (let i = k; i < ids.length; i += clients.length) await publish(c, ids[i]!);
       }));
       await expect.poll(() => ids.filter((id) => seen.includes(id)).length, { timeout: 10_000 }).toBe(ids.length);
-      // Past the settle time, nothing is delivered twice by the trailing re-read.
-      await sleep(2_500);
       expect(seen.filter((id) => id.startsWith('burst-'))).toHaveLength(ids.length);
+      // Each client's events committed one after another: they arrive in that order.
+      for (let k = 0; k < clients.length; k++) {
+        const mine = ids.filter((_, i) => i % clients.length === k);
+        expect(seen.filter((id) => mine.includes(id))).toEqual(mine);
+      }
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
