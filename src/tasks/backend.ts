@@ -219,12 +219,14 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
   const owned: { close(): Promise<void> }[] = [];
   const local = new Map<string, TaskWorker[]>();
   const connection = pool as unknown as ConnectionOptions;
-  // Listings page through finished and delayed tasks: give them a stable order (stable-ranges.ts).
-  const queueFactory: BackendFactory<IQueueBackend, pg.Pool> = (queueName, options, factoryOpts) => {
+  /** BullMQ's factory, with Conveyor's correction applied to each backend it builds. */
+  const corrected = (fix: (b: PostgresQueueBackend, queueName: string) => void): BackendFactory<IQueueBackend, pg.Pool> => (queueName, options, factoryOpts) => {
     const b = factory(queueName, options, factoryOpts);
-    stabiliseRanges(b as unknown as PostgresQueueBackend, queueName);
+    fix(b as unknown as PostgresQueueBackend, queueName);
     return b;
   };
+  // Listings page through finished and delayed tasks: give them a stable order (stable-ranges.ts).
+  const queueFactory = corrected(stabiliseRanges);
   const queue = (name: string) => {
     let q = queues.get(name);
     if (!q) {
@@ -256,13 +258,7 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     queueEvents(name) {
       // PGlite runs one transaction at a time, so its events commit in id order: BullMQ's own
       // read is exact there. On PostgreSQL they may not (see ordered-events.ts).
-      const eventsFactory: BackendFactory<IQueueBackend, pg.Pool> = embedded
-        ? factory
-        : (queueName, options, factoryOpts) => {
-            const b = factory(queueName, options, factoryOpts);
-            readEventsInOrder(b as unknown as PostgresQueueBackend, queueName, { settleMs: EVENT_SETTLE_MS });
-            return b;
-          };
+      const eventsFactory = embedded ? factory : corrected((b, queueName) => readEventsInOrder(b, queueName, { settleMs: EVENT_SETTLE_MS }));
       // BullMQ coalesces the NOTIFY of concurrent commits and may skip the last one of a burst:
       // poll every second rather than its default five.
       const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 1_000 }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;

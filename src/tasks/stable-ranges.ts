@@ -33,7 +33,6 @@ export function stabiliseRanges(backend: PostgresQueueBackend, queue: string): v
   const target = backend as unknown as { getRanges: GetRanges };
   const original = target.getRanges.bind(backend);
   target.getRanges = async (types, start = 0, end = -1, asc = false) => {
-    if (!types.some((t) => t in ORDERED)) return original(types, start, end, asc);
     await backend.connection.waitUntilReady();
     const offset = Math.max(start, 0);
     if (end >= 0 && end < offset) return types.map(() => []);
