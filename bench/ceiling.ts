@@ -1,11 +1,13 @@
 /**
  * The ceiling: a bare node:http + pg server answering the benchmarked routes with the
  * same SQL Conveyor runs, and nothing else (no framework, validation, auth or logging).
- * Usage: DATABASE_URL=... PORT=... WORKERS=n node bench/ceiling.ts
+ * `/api/external` (when EXTERNAL_API_URL is set) is node:http + an undici pool, the same way.
+ * Usage: DATABASE_URL=... PORT=... WORKERS=n [EXTERNAL_API_URL=...] node bench/ceiling.ts
  */
 import cluster from 'node:cluster';
 import http from 'node:http';
 import pg from 'pg';
+import { Pool as HttpPool } from 'undici';
 import { isoMillis } from '../src/modules/items/mapper.ts';
 
 pg.types.setTypeParser(20, Number);
@@ -25,6 +27,9 @@ if (workers > 1 && cluster.isPrimary) {
   });
   const cols = `id, name, description, status, score, created_at at time zone 'UTC', updated_at at time zone 'UTC'`;
   const rows = async (name: string, text: string, values: unknown[]) => (await pool.query<string[]>({ name, text, values, rowMode: 'array', types: asText })).rows;
+  // GET /api/external: the upstream's JSON through a keep-alive undici pool, parsed and re-sent.
+  const upstream = process.env.EXTERNAL_API_URL ? new URL(process.env.EXTERNAL_API_URL) : undefined;
+  const upstreamPool = upstream && new HttpPool(upstream.origin, { connections: 1024 });
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
@@ -35,6 +40,10 @@ if (workers > 1 && cluster.isPrimary) {
       try {
         const url = new URL(req.url ?? '/', 'http://x');
         const path = url.pathname;
+        if (req.method === 'GET' && path === '/api/external' && upstreamPool) {
+          const answer = await upstreamPool.request({ method: 'GET', path: upstream!.pathname + upstream!.search });
+          return send(res, 200, await answer.body.json());
+        }
         if (req.method === 'GET' && path === '/api/items/count') {
           const { rows } = await pool.query({ name: 'count', text: 'select count(*) as count from app.items' });
           return send(res, 200, { count: rows[0].count });

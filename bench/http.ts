@@ -72,6 +72,10 @@ function scenarios(base: string, token: string): Record<string, autocannon.Optio
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_SCENARIOS: a comma-separated subset of `get,count,list,post,external,stream` (default: all). */
+const only = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const keyOf = (name: string) => name.split(' ')[0]!.toLowerCase();
+const selected = (name: string) => !only || only.includes(keyOf(name));
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -98,24 +102,25 @@ const medianResult = (rs: LoadResult[]): LoadResult => ({
 async function measurePaired(conveyorBase: string, ceilingBase: string, token: string): Promise<Record<string, Paired>> {
   const a = scenarios(conveyorBase, token);
   const b = scenarios(ceilingBase, token);
-  const roundSecs = Math.max(2, Math.round(duration / rounds));
   const out: Record<string, Paired> = {};
-  for (const name of Object.keys(a)) {
-    // Warm-up: JIT, pools, prepared statements.
-    await load({ ...a[name]!, connections, duration: 2 });
-    await load({ ...b[name]!, connections, duration: 2 });
-    const conv: LoadResult[] = [];
-    const ceil: LoadResult[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const first = i % 2 === 0;
-      const runA = () => load({ ...a[name]!, connections, duration: roundSecs }).then((r) => void conv.push(r));
-      const runB = () => load({ ...b[name]!, connections, duration: roundSecs }).then((r) => void ceil.push(r));
-      if (first) await runA().then(runB);
-      else await runB().then(runA);
-    }
-    out[name] = { conveyor: medianResult(conv), ceiling: medianResult(ceil), ratio: median(conv.map((c, i) => c.rps / ceil[i]!.rps)) };
-  }
+  for (const name of Object.keys(a).filter(selected)) out[name] = await alternate(a[name]!, b[name]!, connections);
   return out;
+}
+
+/** One scenario on both servers: a warm-up each, then `n` loads of `roundSecs` in alternating order. */
+async function alternate(a: autocannon.Options, b: autocannon.Options, conns: number, n = rounds, roundSecs = Math.max(2, Math.round(duration / rounds))): Promise<Paired> {
+  // Warm-up: JIT, pools, prepared statements.
+  await load({ ...a, connections: conns, duration: 2 });
+  await load({ ...b, connections: conns, duration: 2 });
+  const conv: LoadResult[] = [];
+  const ceil: LoadResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const runA = () => load({ ...a, connections: conns, duration: roundSecs }).then((r) => void conv.push(r));
+    const runB = () => load({ ...b, connections: conns, duration: roundSecs }).then((r) => void ceil.push(r));
+    if (i % 2 === 0) await runA().then(runB);
+    else await runB().then(runA);
+  }
+  return { conveyor: medianResult(conv), ceiling: medianResult(ceil), ratio: median(conv.map((c, i) => c.rps / ceil[i]!.rps)) };
 }
 
 /** Back to the seeded table: drop what POST added, and refresh the planner's statistics. */
@@ -176,22 +181,35 @@ async function streamFigures(url: string): Promise<string[][]> {
   });
 }
 
+/**
+ * /api/external at 512 connections against a 100 ms upstream, beside the ceiling's bare
+ * node:http + undici proxy in alternating rounds, and the load generator straight at the
+ * upstream: what this machine's load generator and upstream allow at all.
+ */
 async function externalFigures(url: string, processes: number): Promise<string[][]> {
   const upstream = await startUpstream(100);
-  const port = 18_000 + Math.floor(Math.random() * 1000);
-  const proc = startProc(['src/cli.ts', 'serve', '--port', String(port), '--no-worker', '--workers', String(processes)], {
-    DATABASE_URL: url, LOG_LEVEL: logLevel, EXTERNAL_API_URL: upstream.url, FETCH_ALLOW_PRIVATE: 'true',
-  }, 'conveyor');
+  const cPort = 18_000 + Math.floor(Math.random() * 1000);
+  const kPort = cPort + 1000;
+  const env = { DATABASE_URL: url, EXTERNAL_API_URL: upstream.url };
+  const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { ...env, LOG_LEVEL: logLevel, FETCH_ALLOW_PRIVATE: 'true' }, 'conveyor');
+  const ceiling = startProc(['bench/ceiling.ts'], { ...env, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
   try {
-    return await withServer(proc, `http://127.0.0.1:${port}/healthz`, async () => {
-      const opts = { url: `http://127.0.0.1:${port}/api/external`, connections: 512 };
-      await load({ ...opts, duration: 2 });
-      const r = await load({ ...opts, duration });
-      return [
-        ['/api/external (512 conn, 100 ms upstream)', 'req/s', 'of ideal 5,120', 'p99 ms', 'non-2xx'],
-        [`processes=${processes}`, fmt(r.rps), pct(r.rps, 5120), fmt(r.p99), fmt(r.non2xx)],
-      ];
-    });
+    return await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () =>
+      withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, async () => {
+        const opts = (base: string) => ({ url: `${base}/api/external`, connections: 512 });
+        const [a, b] = [opts(`http://127.0.0.1:${cPort}`), opts(`http://127.0.0.1:${kPort}`)];
+        // Whole-duration rounds: each load loses about one 100 ms wave at its start and its
+        // end, which would cost a 3 s round 3% of its rate.
+        const paired = await alternate(a, b, 512, 2, duration);
+        const direct = await load({ url: upstream.url, connections: 512, duration });
+        const row = (label: string, r: LoadResult) => [label, fmt(r.rps), pct(r.rps, 5120), fmt(r.p99), fmt(r.non2xx)];
+        return [
+          [`/api/external, processes=${processes} (512 conn, 100 ms upstream)`, 'req/s', 'of ideal 5,120', 'p99 ms', 'non-2xx'],
+          row(`Conveyor (${Math.round(paired.ratio * 100)}% of the ceiling)`, paired.conveyor),
+          row('ceiling (node:http + undici)', paired.ceiling),
+          row('load generator straight at the upstream', direct),
+        ];
+      }));
   } finally {
     await upstream.close();
   }
@@ -200,23 +218,26 @@ async function externalFigures(url: string, processes: number): Promise<string[]
 export async function runHttpBench(): Promise<void> {
   console.log(`HTTP benchmark: ${duration}s per scenario and server in ${rounds} alternating rounds, ${connections} connections, LOG_LEVEL=${logLevel}, PostgreSQL ${serverUrl.replace(/\/\/[^@]*@/, '//')}`);
   const db = await prepareDatabase();
+  const itemScenarios = Object.keys(scenarios('', '')).some(selected);
   try {
-    for (const processes of process.env.BENCH_STREAM_ONLY === '1' ? [] : processCounts) {
-      const cPort = 18_000 + Math.floor(Math.random() * 1000);
-      const kPort = cPort + 1000;
-      const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { DATABASE_URL: db.url, LOG_LEVEL: logLevel }, 'conveyor');
-      const ceiling = startProc(['bench/ceiling.ts'], { DATABASE_URL: db.url, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
-      const paired = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () =>
-        withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measurePaired(`http://127.0.0.1:${cPort}`, `http://127.0.0.1:${kPort}`, db.token)));
-      await reset(db.url);
-      const rows: (string | number)[][] = [[`processes=${processes}`, 'Conveyor req/s', 'ceiling req/s', 'ratio', 'Conveyor p99', 'ceiling p99', 'non-2xx']];
-      for (const [name, { conveyor: a, ceiling: b, ratio }] of Object.entries(paired)) {
-        rows.push([name, fmt(a.rps), fmt(b.rps), `${Math.round(ratio * 100)}%`, `${a.p99} ms`, `${b.p99} ms`, `${a.non2xx}/${b.non2xx}`]);
+    for (const processes of processCounts) {
+      if (itemScenarios) {
+        const cPort = 18_000 + Math.floor(Math.random() * 1000);
+        const kPort = cPort + 1000;
+        const conveyor = startProc(['src/cli.ts', 'serve', '--port', String(cPort), '--no-worker', '--workers', String(processes)], { DATABASE_URL: db.url, LOG_LEVEL: logLevel }, 'conveyor');
+        const ceiling = startProc(['bench/ceiling.ts'], { DATABASE_URL: db.url, PORT: String(kPort), WORKERS: String(processes) }, 'ceiling');
+        const paired = await withServer(conveyor, `http://127.0.0.1:${cPort}/healthz`, () =>
+          withServer(ceiling, `http://127.0.0.1:${kPort}/api/items/count`, () => measurePaired(`http://127.0.0.1:${cPort}`, `http://127.0.0.1:${kPort}`, db.token)));
+        await reset(db.url);
+        const rows: (string | number)[][] = [[`processes=${processes}`, 'Conveyor req/s', 'ceiling req/s', 'ratio', 'Conveyor p99', 'ceiling p99', 'non-2xx']];
+        for (const [name, { conveyor: a, ceiling: b, ratio }] of Object.entries(paired)) {
+          rows.push([name, fmt(a.rps), fmt(b.rps), `${Math.round(ratio * 100)}%`, `${a.p99} ms`, `${b.p99} ms`, `${a.non2xx}/${b.non2xx}`]);
+        }
+        console.log(`\n${table(rows)}`);
       }
-      console.log(`\n${table(rows)}`);
-      console.log(`\n${table(await externalFigures(db.url, processes))}`);
+      if (selected('external')) console.log(`\n${table(await externalFigures(db.url, processes))}`);
     }
-    console.log(`\n${table(await streamFigures(db.url))}`);
+    if (selected('stream')) console.log(`\n${table(await streamFigures(db.url))}`);
   } finally {
     await db.drop();
   }
