@@ -57,6 +57,7 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
     databaseUrl: data.url,
     embedded: data.database.embedded,
     forWorkers: opts.runWorker,
+    logger,
     poolSize: data.database.embedded ? 4 : 10,
   });
   const tasks = await createTaskClient({ config, data, registry, backend });

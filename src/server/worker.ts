@@ -36,6 +36,7 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
     databaseUrl: data.url,
     embedded: data.database.embedded,
     forWorkers: true,
+    logger,
     poolSize: data.database.embedded ? 4 : Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
   });
   const worker = await startTaskWorker({

@@ -24,8 +24,9 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import { EVENT_ID_INDEX_SQL, readEventsInOrder } from './ordered-events.ts';
+import { EVENT_ID_INDEX, EVENT_ID_INDEX_SQL, readEventsInOrder } from './ordered-events.ts';
 import { stabiliseRanges } from './stable-ranges.ts';
 
 /** How long a missing event id is waited for before it is given up as rolled back (PostgreSQL). */
@@ -77,6 +78,8 @@ export interface BackendOptions {
   readonly listeners?: number;
   /** This process runs workers: Redis connections must retry forever. */
   readonly forWorkers?: boolean;
+  /** Where a database that needs `conveyor migrate` again is reported (PostgreSQL). */
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 /** Redis connection options from REDIS_URL; BullMQ opens (and reopens) the connections itself. */
@@ -153,12 +156,27 @@ async function assertMigrated(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Whether the task engine's tables are there without the event index a later Conveyor added
+ * (a database migrated before it): events still arrive, but each read scans the event table.
+ * Reported, not fixed: building an index on a busy table belongs to `conveyor migrate`.
+ */
+export async function eventIndexMissing(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ tables: boolean; indexed: boolean }>(
+    `SELECT to_regclass('bullmq.event') IS NOT NULL AS tables, to_regclass('bullmq.${EVENT_ID_INDEX}') IS NOT NULL AS indexed`,
+  );
+  return rows[0]!.tables && !rows[0]!.indexed;
+}
+
 export async function openTaskBackend(config: Config, opts: BackendOptions): Promise<TaskBackend> {
   if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_PREFIX);
   if (opts.embedded) await migrateTaskEngine(opts.databaseUrl);
   else if (opts.forWorkers) await assertMigrated(opts.databaseUrl);
   const pool = bullPool(opts);
   if (opts.embedded) await ensureSearchPath(pool);
+  else if (opts.logger && (await eventIndexMissing(pool).catch(() => false))) {
+    opts.logger.warn(`the task engine lacks the index ${EVENT_ID_INDEX} (this database was migrated by an older Conveyor): run \`conveyor migrate\`; until then every read of live task events scans the event table`);
+  }
   return postgresBackend(pool, opts.embedded, config.TASK_POLL_MS);
 }
 

@@ -37,7 +37,8 @@ interface Fetching {
 }
 
 /** The index the reader walks (all queues' events by id); `migrateTaskEngine` creates it. */
-export const EVENT_ID_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS conveyor_event_id_idx ON bullmq.event (id)';
+export const EVENT_ID_INDEX = 'conveyor_event_id_idx';
+export const EVENT_ID_INDEX_SQL = `CREATE INDEX IF NOT EXISTS ${EVENT_ID_INDEX} ON bullmq.event (id)`;
 
 const BATCH = 256;
 const GAP_POLL_MS = 5;

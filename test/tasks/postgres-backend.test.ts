@@ -6,11 +6,14 @@
  * - finished tasks keep one order when they finished in the same millisecond
  *   (src/tasks/stable-ranges.ts), so paging through them lists each once. PostgreSQL and
  *   embedded; Redis orders ties itself.
+ * - a database migrated before the event index existed is reported at start.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskQueueEvents } from '../../src/tasks/backend.ts';
+import { migrateTaskEngine, openTaskBackend, type TaskQueueEvents } from '../../src/tasks/backend.ts';
+import { EVENT_ID_INDEX } from '../../src/tasks/ordered-events.ts';
 import { listTasks } from '../../src/tasks/list.ts';
 import { broker, createTaskEnv, type TaskEnv } from './harness.ts';
 
@@ -96,6 +99,22 @@ describe.runIf(broker() === 'postgres')('task events on postgres', () => {
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
+  });
+
+  // Last: it drops the index the reader walks (reads still work, by scanning) and restores it.
+  it('warns at start on a database migrated before the event index, until `conveyor migrate` adds it', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const open = async () => (await openTaskBackend(env.base.config, { databaseUrl: env.base.url, embedded: false, poolSize: 2, logger })).close();
+    await open();
+    expect(lines).toEqual([]);
+    await db.query(`DROP INDEX bullmq.${EVENT_ID_INDEX}`);
+    await open();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).msg).toMatch(/lacks the index conveyor_event_id_idx .*run `conveyor migrate`/);
+    await migrateTaskEngine(env.base.url);
+    await open();
+    expect(lines).toHaveLength(1);
   });
 });
 
