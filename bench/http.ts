@@ -43,7 +43,7 @@ async function prepareDatabase(): Promise<{ url: string; token: string; drop(): 
       from generate_series(1, ${SEED_ROWS}) g`),
     url,
   );
-  const database = createDatabase({ url, embedded: false, poolSize: 2, connectTimeoutMs: 5_000 });
+  const database = createDatabase({ url, poolSize: 2, connectTimeoutMs: 5_000 });
   await createUser(database.db, { username: 'bench', password: 'bench-password' });
   const { token } = await createToken(database.db, 'bench');
   await database.close();

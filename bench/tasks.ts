@@ -143,7 +143,7 @@ async function openSite(backend: Backend): Promise<Site> {
 async function conveyorSubject(site: Site): Promise<Subject> {
   const { config, data } = site;
   const registry = await createRegistry(config);
-  const backend = await openTaskBackend(config, { databaseUrl: data.url, embedded: data.database.embedded, forWorkers: true, poolSize: data.database.embedded ? 4 : 16 });
+  const backend = await openTaskBackend(config, { databaseUrl: data.url, forWorkers: true, poolSize: 16 });
   const client = await createTaskClient({ config, data, registry, backend });
   const listeners: ((id: string) => void)[] = [];
   const worker = await startTaskWorker({
@@ -172,18 +172,13 @@ async function plainSubject(site: Site, backend: Backend): Promise<Subject> {
     queue = new Queue(name, { connection: redisOptions(redisUrl, false) });
     worker = new Worker(name, processor, { connection: redisOptions(redisUrl, true), concurrency: CONCURRENCY });
   } else {
-    pool = new pg.Pool({ connectionString: site.data.url, max: backend === 'embedded' ? 12 : 24, options: '-c search_path=bullmq,public' });
+    pool = new pg.Pool({ connectionString: site.data.url, max: 24, options: '-c search_path=bullmq,public' });
     pool.on('error', () => undefined);
-    if (backend === 'embedded') {
-      // What Conveyor's backend does on embedded: migrate, and set the shared session's search_path.
-      await migrateTaskEngine(site.data.url);
-      await pool.query('SET search_path TO bullmq, public');
-    }
+    if (backend === 'embedded') await migrateTaskEngine(site.data.url);
     const factory = createPostgresBackend as unknown as BackendFactory<never>;
     const connection = pool as unknown as ConnectionOptions;
     queue = new Queue(name, { connection }, factory);
-    // Embedded has no NOTIFY: poll like Conveyor does (the same drainDelay).
-    worker = new Worker(name, processor, { connection, concurrency: CONCURRENCY, drainDelay: backend === 'embedded' ? site.config.TASK_POLL_MS / 1000 : 5 }, factory);
+    worker = new Worker(name, processor, { connection, concurrency: CONCURRENCY, drainDelay: 5 }, factory);
   }
   const listeners: ((id: string) => void)[] = [];
   worker.on('completed', (job) => listeners.forEach((l) => l(job.id ?? '')));

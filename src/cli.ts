@@ -17,7 +17,7 @@ const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
 };
 
 function isUserError(err: unknown): err is Error {
-  return err instanceof CommandError || err instanceof ConfigError || (err instanceof Error && (err.name === 'DataDirLockedError' || err.name === 'TaskEngineNotMigratedError'));
+  return err instanceof CommandError || err instanceof ConfigError || (err instanceof Error && (err.name === 'DataDirLockedError' || err.name === 'TaskEngineNotMigratedError' || err.name === 'EmbeddedDatabaseError'));
 }
 
 async function main(argv: string[]): Promise<void> {

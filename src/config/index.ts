@@ -20,9 +20,9 @@ export const EnvSchema = Type.Object({
   }),
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface the HTTP server binds to' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'HTTP port' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded mode (a PostgreSQL server Conveyor runs in DATA_DIR)' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL for the task broker; unset = PostgreSQL backend' })),
-  DATA_DIR: Type.String({ default: './.conveyor', description: 'Embedded database, lock file and generated secret' }),
+  DATA_DIR: Type.String({ default: './.conveyor', description: 'Embedded PostgreSQL cluster, lock file and generated secret' }),
   SECRET_KEY: Type.Optional(Type.String({ minLength: 32, description: 'Signs sessions and CSRF tokens; required in production' })),
   LOG_LEVEL: Type.Union(
     [
@@ -45,7 +45,6 @@ export const EnvSchema = Type.Object({
   TASK_MODULES: Type.String({ default: '', description: 'Comma-separated modules whose exported tasks are registered (like Celery include=)' }),
   TASK_PREFIX: Type.String({ default: 'conveyor', pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Redis key prefix of the task queues (several deployments can share one Redis)' }),
   TASK_LOCK_MS: Int(30_000, 500, 'How long a worker holds a task without renewing; a crashed worker\'s tasks run again after about this long'),
-  TASK_POLL_MS: Int(100, 5, 'How often an idle worker looks for work when no notification can wake it (embedded mode)'),
   TOKEN_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified API token before checking it again (a revocation from another process takes effect within this; 0 = every request)'),
   BODY_LIMIT: Int(1024 * 1024, 1, 'Largest JSON body in bytes'),
   BULK_BODY_LIMIT: Int(16 * 1024 * 1024, 1, 'Largest body of POST /api/items/bulk'),

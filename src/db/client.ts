@@ -9,8 +9,6 @@ export type Db = NodePgDatabase<typeof schema>;
 export interface Database {
   readonly pool: pg.Pool;
   readonly db: Db;
-  /** True when talking to embedded PGlite through its socket (one statement at a time). */
-  readonly embedded: boolean;
   close(): Promise<void>;
 }
 
@@ -21,7 +19,6 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 export interface DatabaseOptions {
   url: string;
-  embedded: boolean;
   poolSize: number;
   /** How long to wait for a connection before failing (the request then answers 503). */
   connectTimeoutMs: number;
@@ -45,7 +42,6 @@ export function createDatabase(opts: DatabaseOptions): Database {
   return {
     pool,
     db,
-    embedded: opts.embedded,
     close: () => (closed ??= pool.end()),
   };
 }

@@ -1,14 +1,14 @@
 /**
  * Opens the data layer for a process in whichever run mode the config selects:
  * - DATABASE_URL set: a pool on that PostgreSQL server;
- * - embedded, this process owns DATA_DIR: start PGlite under the lock, migrate;
- * - embedded, a running `serve` owns DATA_DIR: connect through its socket.
+ * - embedded, this process owns DATA_DIR: start the embedded PostgreSQL under the lock, migrate;
+ * - embedded, another process (`serve`) owns DATA_DIR: connect to its server.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { createDatabase, type Database } from './client.ts';
-import { startEmbedded, socketDirFor, socketUrl, type EmbeddedServer } from './embedded/index.ts';
-import { acquireLock, DataDirLockedError, readLock } from './embedded/lock.ts';
+import { endpointUrl, startEmbedded, type EmbeddedServer } from './embedded/index.ts';
+import { acquireLock, DataDirLockedError, readLock, type LockInfo } from './embedded/lock.ts';
 import { migrateApp } from './migrate.ts';
 
 export interface DataRuntime {
@@ -31,6 +31,20 @@ export interface OpenOptions {
   migrateEmbedded?: boolean;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The owner publishes where its server listens once it is ready; a start takes a second or two. */
+async function endpointOf(dataDir: string, holder: LockInfo): Promise<LockInfo> {
+  for (let waited = 0; !holder.endpoint; waited += 50) {
+    if (waited > 60_000) throw new DataDirLockedError(dataDir, holder);
+    await sleep(50);
+    const now = readLock(dataDir);
+    if (!now) throw new DataDirLockedError(dataDir, holder); // it exited while starting
+    holder = now;
+  }
+  return holder;
+}
+
 export async function openData(config: Config, opts: OpenOptions): Promise<DataRuntime> {
   const poolOpts = {
     poolSize: opts.poolSize ?? config.DB_POOL_SIZE,
@@ -39,25 +53,27 @@ export async function openData(config: Config, opts: OpenOptions): Promise<DataR
     ...(opts.logger ? { logger: opts.logger } : {}),
   };
   if (config.DATABASE_URL) {
-    const database = createDatabase({ url: config.DATABASE_URL, embedded: false, ...poolOpts });
+    const database = createDatabase({ url: config.DATABASE_URL, ...poolOpts });
     return { database, url: config.DATABASE_URL, close: () => database.close() };
   }
 
   const holder = readLock(config.dataDir);
   if (holder) {
     if (opts.requireOwnership) throw new DataDirLockedError(config.dataDir, holder);
-    const url = socketUrl(holder.socketDir);
-    opts.logger?.debug({ pid: holder.pid }, 'using the embedded database of a running conveyor serve');
-    const database = createDatabase({ url, embedded: true, ...poolOpts });
+    const { endpoint, pid } = await endpointOf(config.dataDir, holder);
+    const url = endpointUrl(config.dataDir, endpoint!);
+    opts.logger?.debug({ pid }, `using the embedded database of a running conveyor ${holder.command}`);
+    const database = createDatabase({ url, ...poolOpts });
     return { database, url, close: () => database.close() };
   }
 
-  const release = acquireLock(config.dataDir, { socketDir: socketDirFor(config.dataDir), command: opts.command });
+  const lock = acquireLock(config.dataDir, { command: opts.command });
   let embedded: EmbeddedServer | undefined;
   try {
-    embedded = await startEmbedded(config.dataDir);
-    const database = createDatabase({ url: embedded.url, embedded: true, ...poolOpts });
+    embedded = await startEmbedded(config.dataDir, opts.logger ? { logger: opts.logger } : {});
+    const database = createDatabase({ url: embedded.url, ...poolOpts });
     if (opts.migrateEmbedded ?? true) await migrateApp(database);
+    lock.publish(embedded.endpoint);
     const server = embedded;
     return {
       database,
@@ -66,12 +82,12 @@ export async function openData(config: Config, opts: OpenOptions): Promise<DataR
       close: async () => {
         await database.close();
         await server.stop();
-        release();
+        lock.release();
       },
     };
   } catch (err) {
     await embedded?.stop();
-    release();
+    lock.release();
     throw err;
   }
 }

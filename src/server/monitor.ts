@@ -28,7 +28,7 @@ export async function monitor(opts: MonitorOptions): Promise<void> {
   const { createTaskClient } = await import('../tasks/index.ts');
   const { taskMonitor } = await import('../modules/tasks/monitor.ts');
   const { buildMonitorApp } = await import('../app/build-monitor-app.ts');
-  const backend = await openTaskBackend(config, { databaseUrl: data.url, embedded: data.database.embedded, poolSize: data.database.embedded ? 2 : 5, logger });
+  const backend = await openTaskBackend(config, { databaseUrl: data.url, poolSize: 5, logger });
   const tasks = await createTaskClient({ config, data, backend });
   const app = await buildMonitorApp(config, { database: data.database, logger, monitor: taskMonitor(tasks), readiness: [tasks.readiness] });
   await app.listen({ host: config.HOST, port: config.PORT });

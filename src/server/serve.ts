@@ -55,10 +55,9 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
   const registry = await createRegistry(config);
   const backend = await openTaskBackend(config, {
     databaseUrl: data.url,
-    embedded: data.database.embedded,
     forWorkers: opts.runWorker,
     logger,
-    poolSize: data.database.embedded ? 4 : 10,
+    poolSize: 10,
   });
   const tasks = await createTaskClient({ config, data, registry, backend });
   let worker: { close(): Promise<void> } | undefined;
@@ -119,7 +118,7 @@ async function startPrimaryWorker(config: Config, data: DataRuntime, logger: Log
   const { createRegistry } = await import('../tasks/index.ts');
   const { startTaskWorker } = await import('../tasks/worker.ts');
   const registry = await createRegistry(config);
-  const backend = await openTaskBackend(config, { databaseUrl: data.url, embedded: data.database.embedded, forWorkers: true, poolSize: 4 });
+  const backend = await openTaskBackend(config, { databaseUrl: data.url, forWorkers: true, poolSize: 4 });
   const worker = await startTaskWorker({ config, backend, registry, database: data.database, logger: logger.child({ component: 'worker' }) });
   return [
     { name: 'worker', run: () => worker.close() },

@@ -34,10 +34,9 @@ export async function runWorker(opts: WorkerCommandOptions): Promise<void> {
   const concurrency = opts.concurrency ?? config.WORKER_CONCURRENCY;
   const backend = await openTaskBackend(config, {
     databaseUrl: data.url,
-    embedded: data.database.embedded,
     forWorkers: true,
     logger,
-    poolSize: data.database.embedded ? 4 : Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
+    poolSize: Math.min(50, 4 + (queues?.length ?? registry.queues().length) * 2 + Math.ceil(concurrency / 4)),
   });
   const worker = await startTaskWorker({
     config, backend, registry, database: data.database, logger, concurrency, pool: opts.pool, include: opts.include ?? [],

@@ -2,10 +2,7 @@
  * One engine, three backends: BullMQ on Redis (REDIS_URL), or BullMQ's PostgreSQL backend
  * on DATABASE_URL or on the embedded database. Everything else in src/tasks speaks only
  * to the Queue/Worker/QueueEvents built here.
- *
- * Embedded PGlite is reached through pglite-socket, which shares one session among every
- * connection and does not route NOTIFY: the search_path is set once for the session, and
- * workers/QueueEvents poll every TASK_POLL_MS instead of waiting for a notification.
+
  */
 import {
   Queue,
@@ -15,7 +12,6 @@ import {
   runMigrations,
   assertSchemaCompatibility,
   SchemaMigrationRequiredError,
-  type PostgresConnection,
   type BackendFactory,
   type ConnectionOptions,
   type IQueueBackend,
@@ -49,26 +45,17 @@ export type TaskQueueEvents = QueueEvents<unknown>;
 
 export interface TaskBackend {
   readonly kind: 'redis' | 'postgres';
-  /** Embedded PGlite: no NOTIFY, one serialised session. */
-  readonly embedded: boolean;
   queue(name: string): TaskQueue;
   worker(name: string, processor: Processor<TaskJobData, unknown, string>, opts: Omit<WorkerOptions, 'connection'>): TaskWorker;
   queueEvents(name: string): TaskQueueEvents;
-  /**
-   * Tell this process's workers of `queue` that a task is waiting. Only embedded needs it
-   * (no NOTIFY there): an in-process worker then starts the task at once instead of at its
-   * next poll. A no-op elsewhere.
-   */
-  nudge(queue: string): void;
   /** Answers when the broker does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface BackendOptions {
-  /** A PostgreSQL URL (DATABASE_URL or the embedded socket URL); ignored when REDIS_URL is set. */
+  /** A PostgreSQL URL (DATABASE_URL or the embedded server's); ignored when REDIS_URL is set. */
   readonly databaseUrl: string;
-  readonly embedded: boolean;
   /**
    * Connections in the task pool for queries (PostgreSQL). Default 10. Each Worker and
    * QueueEvents also keeps one connection for LISTEN; `listeners` of those are added.
@@ -111,16 +98,10 @@ function bullPool(opts: BackendOptions): pg.Pool {
     keepAlive: true,
     idleTimeoutMillis: 30_000,
     application_name: 'conveyor-tasks',
-    // Honoured by PostgreSQL; pglite-socket ignores startup options (see ensureSearchPath).
     options: '-c search_path=bullmq,public',
   });
   pool.on('error', () => undefined); // a dropped idle connection is replaced on next use
   return pool;
-}
-
-async function ensureSearchPath(pool: pg.Pool): Promise<void> {
-  // The embedded session is shared by every socket connection, so one SET covers them all.
-  await pool.query('SET search_path TO bullmq, public');
 }
 
 /** Apply BullMQ's PostgreSQL migrations (schema `bullmq`) on one dedicated session. */
@@ -170,14 +151,14 @@ export async function eventIndexMissing(pool: pg.Pool): Promise<boolean> {
 
 export async function openTaskBackend(config: Config, opts: BackendOptions): Promise<TaskBackend> {
   if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_PREFIX);
-  if (opts.embedded) await migrateTaskEngine(opts.databaseUrl);
+  // Embedded mode migrates itself (one command, no separate `migrate` step), like its app tables.
+  if (config.mode === 'embedded') await migrateTaskEngine(opts.databaseUrl);
   else if (opts.forWorkers) await assertMigrated(opts.databaseUrl);
   const pool = bullPool(opts);
-  if (opts.embedded) await ensureSearchPath(pool);
-  else if (opts.logger && (await eventIndexMissing(pool).catch(() => false))) {
+  if (opts.logger && (await eventIndexMissing(pool).catch(() => false))) {
     opts.logger.warn(`the task engine lacks the index ${EVENT_ID_INDEX} (this database was migrated by an older Conveyor): run \`conveyor migrate\`; until then every read of live task events scans the event table`);
   }
-  return postgresBackend(pool, opts.embedded, config.TASK_POLL_MS);
+  return postgresBackend(pool);
 }
 
 function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBackend {
@@ -197,7 +178,6 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
   };
   return {
     kind: 'redis',
-    embedded: false,
     queue,
     worker(name, processor, opts) {
       const w = new Worker<TaskJobData, unknown, string>(name, processor, { ...opts, connection: blocking, prefix });
@@ -209,7 +189,6 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
       owned.push(e);
       return e;
     },
-    nudge: () => undefined,
     async ping() {
       await queue('default').getJobCountByTypes('waiting');
     },
@@ -220,22 +199,10 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
   };
 }
 
-/**
- * A worker that never blocks longer than one poll period. BullMQ sleeps until the next
- * delayed job is due, trusting NOTIFY to wake it for new work; without NOTIFY (embedded)
- * a task queued meanwhile would wait that long.
- */
-class PollingWorker extends Worker<TaskJobData, unknown, string> {
-  override get maximumBlockTimeout(): number {
-    return (this.opts as WorkerOptions).drainDelay ?? 0.1;
-  }
-}
-
-function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): TaskBackend {
+function postgresBackend(pool: pg.Pool): TaskBackend {
   const factory = createPostgresBackend as unknown as BackendFactory<IQueueBackend, pg.Pool>;
   const queues = new Map<string, TaskQueue>();
   const owned: { close(): Promise<void> }[] = [];
-  const local = new Map<string, TaskWorker[]>();
   const connection = pool as unknown as ConnectionOptions;
   /** BullMQ's factory, with Conveyor's correction applied to each backend it builds. */
   const corrected = (fix: (b: PostgresQueueBackend, queueName: string) => void): BackendFactory<IQueueBackend, pg.Pool> => (queueName, options, factoryOpts) => {
@@ -255,43 +222,24 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     }
     return q;
   };
-  // Without NOTIFY (embedded), an idle worker re-checks every pollMs; with it, the wait is
-  // only a fallback, so it may be long.
-  const drainDelay = embedded ? pollMs / 1000 : 5;
+  // Workers wake on NOTIFY; the idle re-check is only a fallback, so it may be long.
+  const drainDelay = 5;
   return {
     kind: 'postgres',
-    embedded,
     queue,
     worker(name, processor, opts) {
-      const Ctor = embedded ? PollingWorker : Worker<TaskJobData, unknown, string>;
-      const w = new Ctor(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
+      const w = new Worker<TaskJobData, unknown, string>(name, processor, { drainDelay, ...opts, connection }, factory as unknown as BackendFactory<never>) as unknown as TaskWorker;
       owned.push(w);
-      if (embedded) {
-        const list = local.get(name) ?? [];
-        list.push(w);
-        local.set(name, list);
-      }
       return w;
     },
     queueEvents(name) {
-      // PGlite runs one transaction at a time, so its events commit in id order: BullMQ's own
-      // read is exact there. On PostgreSQL they may not (see ordered-events.ts).
-      const eventsFactory = embedded ? factory : corrected((b, queueName) => readEventsInOrder(b, queueName, { settleMs: EVENT_SETTLE_MS }));
+      // Events may commit out of id order, which BullMQ's own read skips (see ordered-events.ts).
+      const eventsFactory = corrected((b, queueName) => readEventsInOrder(b, queueName, { settleMs: EVENT_SETTLE_MS }));
       // BullMQ coalesces the NOTIFY of concurrent commits and may skip the last one of a burst:
       // poll every second rather than its default five.
-      const e = new QueueEvents(name, { connection, blockingTimeout: embedded ? pollMs : 1_000 }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
+      const e = new QueueEvents(name, { connection, blockingTimeout: 1_000 }, eventsFactory as unknown as BackendFactory<never>) as unknown as TaskQueueEvents;
       owned.push(e);
       return e;
-    },
-    nudge(name) {
-      for (const w of local.get(name) ?? []) {
-        // The worker waits for a NOTIFY on its LISTEN client; deliver the one the socket drops.
-        const conn = (w.getBackend() as unknown as { connection?: PostgresConnection }).connection;
-        // A closed worker's connection would check a new LISTEN client out of the pool and
-        // never give it back, and pool.end() would then wait for it forever.
-        if (!conn || conn.isClosing) continue;
-        void conn.getListenClient().then((c) => (c as unknown as NodeJS.EventEmitter).emit('notification', { channel: 'bullmq_jobs', payload: name }), () => undefined);
-      }
     },
     async ping() {
       // Also tells "task engine not migrated" apart from "database down".
@@ -300,7 +248,6 @@ function postgresBackend(pool: pg.Pool, embedded: boolean, pollMs: number): Task
     async close() {
       await Promise.allSettled(owned.splice(0).map((o) => o.close()));
       queues.clear();
-      local.clear();
       await pool.end();
     },
   };

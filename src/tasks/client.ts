@@ -192,7 +192,6 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
         known.delete(taskId);
         throw err;
       }
-      if (!options.delayMs) backend.nudge(queue);
       return { id: taskId, state: 'PENDING' };
     },
     async delay(task, args, options) {

@@ -60,6 +60,6 @@ export type CreateTaskClientOptions =
 export async function createTaskClient(opts: CreateTaskClientOptions): Promise<TaskClient> {
   const registry = opts.registry ?? (await createRegistry(opts.config));
   if (opts.eager) return eagerTaskClient({ registry });
-  const backend = opts.backend ?? (await openTaskBackend(opts.config, { databaseUrl: opts.data.url, embedded: opts.data.database.embedded, poolSize: opts.data.database.embedded ? 4 : 10 }));
+  const backend = opts.backend ?? (await openTaskBackend(opts.config, { databaseUrl: opts.data.url, poolSize: 10 }));
   return bullTaskClient({ config: opts.config, registry, backend, database: opts.data.database, ownsBackend: !opts.backend });
 }

@@ -1,6 +1,6 @@
 /**
  * A fresh, migrated database per test file, in the mode the vitest project selects:
- * embedded PGlite in a temp DATA_DIR, or a new database on the PostgreSQL server
+ * the embedded PostgreSQL in a temp DATA_DIR, or a new database on the PostgreSQL server
  * (TEST_DATABASE_URL). An unreachable server fails the run; nothing is skipped.
  */
 import { randomBytes } from 'node:crypto';

@@ -51,7 +51,6 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
   const env: Partial<Record<keyof Env, string>> = {
     TASK_PREFIX: prefix,
     TASK_LOCK_MS: '1500',
-    TASK_POLL_MS: '20',
     FETCH_ALLOW_PRIVATE: 'true',
     SHUTDOWN_GRACE_MS: '3000',
     ...(b === 'redis' ? { REDIS_URL: redisUrl() } : {}),
@@ -59,12 +58,12 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
   };
   const base = await createTestData(env);
   // Tasks on PostgreSQL need `conveyor migrate`'s task-engine tables (embedded migrates on open).
-  if (!base.data.database.embedded && !base.config.REDIS_URL) await migrateTaskEngine(base.url);
+  if (base.mode !== 'embedded' && !base.config.REDIS_URL) await migrateTaskEngine(base.url);
   const tasks = testTasks(queue);
   const registry = await createRegistry(base.config);
   for (const t of Object.values(tasks)) registry.add(t as unknown as AnyTask);
   for (const t of opts.extraTasks ?? []) registry.add(t);
-  const backend = await openTaskBackend(base.config, { databaseUrl: base.url, embedded: base.data.database.embedded, forWorkers: true, poolSize: base.data.database.embedded ? 4 : 20 });
+  const backend = await openTaskBackend(base.config, { databaseUrl: base.url, forWorkers: true, poolSize: 20 });
   const client = await createTaskClient({ config: base.config, data: base.data, registry, backend });
   const workers: RunningWorker[] = [];
   const apps: App[] = [];

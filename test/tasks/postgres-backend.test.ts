@@ -105,7 +105,7 @@ describe.runIf(broker() === 'postgres')('task events on postgres', () => {
   it('warns at start on a database migrated before the event index, until `conveyor migrate` adds it', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    const open = async () => (await openTaskBackend(env.base.config, { databaseUrl: env.base.url, embedded: false, poolSize: 2, logger })).close();
+    const open = async () => (await openTaskBackend(env.base.config, { databaseUrl: env.base.url, poolSize: 2, logger })).close();
     await open();
     expect(lines).toEqual([]);
     await db.query(`DROP INDEX bullmq.${EVENT_ID_INDEX}`);

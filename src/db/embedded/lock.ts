@@ -1,16 +1,18 @@
 /**
- * One process owns an embedded data folder. The lock file records who and where its
- * database socket is, so other CLI verbs can connect through the running `serve`.
+ * One process owns an embedded data folder. The lock file records who, and where its
+ * database listens once it has started, so other CLI verbs can connect to it.
  */
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { Endpoint } from './index.ts';
+import { isAlive } from './postmaster-pid.ts';
 
 export interface LockInfo {
   pid: number;
-  /** Directory holding the PostgreSQL socket `.s.PGSQL.5432`. */
-  socketDir: string;
   command: string;
   startedAt: string;
+  /** Set once the owner's database server is ready. */
+  endpoint?: Endpoint;
 }
 
 export class DataDirLockedError extends Error {
@@ -29,27 +31,24 @@ export class DataDirLockedError extends Error {
 
 const lockPath = (dataDir: string) => path.join(dataDir, 'conveyor.lock');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The live holder of the folder's lock, or null when it is free (a stale lock from a killed process counts as free). */
 export function readLock(dataDir: string): LockInfo | null {
   try {
     const info = JSON.parse(readFileSync(lockPath(dataDir), 'utf8')) as LockInfo;
-    return alive(info.pid) ? info : null;
+    return isAlive(info.pid) ? info : null;
   } catch {
     return null;
   }
 }
 
-/** Take the folder's lock or throw DataDirLockedError. Returns a release function. */
-export function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 'startedAt'>): () => void {
+export interface HeldLock {
+  /** Record where the database listens, for the processes that connect to it. */
+  publish(endpoint: Endpoint): void;
+  release(): void;
+}
+
+/** Take the folder's lock or throw DataDirLockedError. */
+export function acquireLock(dataDir: string, info: Pick<LockInfo, 'command'>): HeldLock {
   mkdirSync(dataDir, { recursive: true });
   const file = lockPath(dataDir);
   const record: LockInfo = { pid: process.pid, startedAt: new Date().toISOString(), ...info };
@@ -58,9 +57,16 @@ export function acquireLock(dataDir: string, info: Omit<LockInfo, 'pid' | 'start
       const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, JSON.stringify(record));
       closeSync(fd);
-      return () => {
-        const current = readLock(dataDir);
-        if (current?.pid === process.pid) rmSync(file, { force: true });
+      return {
+        publish(endpoint) {
+          // Replaced whole, so a reader never sees half a record.
+          const tmp = `${file}.${process.pid}`;
+          writeFileSync(tmp, JSON.stringify({ ...record, endpoint }), { mode: 0o600 });
+          renameSync(tmp, file);
+        },
+        release() {
+          if (readLock(dataDir)?.pid === process.pid) rmSync(file, { force: true });
+        },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

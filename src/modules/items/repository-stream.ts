@@ -5,7 +5,7 @@
  * dates first. Measured over 1,000,000 rows, PostgreSQL spends ~0.1 s producing these
  * columns against ~2.5 s for `row_to_json` with formatted timestamps.
  */
-import { and, asc, gt } from 'drizzle-orm';
+import { asc } from 'drizzle-orm';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { Executor } from './repository.ts';
@@ -15,11 +15,11 @@ import { asText, textColumns, type TextRow } from './text-rows.ts';
 
 export type { TextRow };
 
-function selectTextRows(db: Executor, status: ItemStatus | undefined, after?: number) {
+function selectTextRows(db: Executor, status: ItemStatus | undefined) {
   return db
     .select(textColumns)
     .from(items)
-    .where(and(whereStatus(status), after === undefined ? undefined : gt(items.id, after)))
+    .where(whereStatus(status))
     .orderBy(asc(items.id));
 }
 
@@ -41,11 +41,4 @@ export async function endCursorTransaction(client: pg.PoolClient): Promise<void>
 export function openItemCursor(client: pg.PoolClient, db: Executor, status: ItemStatus | undefined): Cursor<TextRow> {
   const q = selectTextRows(db, status).toSQL();
   return client.query(new Cursor<TextRow>(q.sql, q.params, { rowMode: 'array', types: asText }));
-}
-
-/** One keyset batch: the next `limit` matching items with an id above `after`. */
-export async function itemRowsAfter(pool: pg.Pool, db: Executor, status: ItemStatus | undefined, after: number, limit: number): Promise<TextRow[]> {
-  const q = selectTextRows(db, status, after).limit(limit).toSQL();
-  const result = await pool.query<TextRow>({ text: q.sql, values: q.params, rowMode: 'array', types: asText });
-  return result.rows;
 }

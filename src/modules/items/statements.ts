@@ -3,11 +3,7 @@
  * directly and hands back every column as PostgreSQL's text (text-rows.ts). Per call that
  * skips Drizzle's prepared-query path (several async layers, a decoder per column, a Date
  * per timestamp): about 10 µs of CPU on a primary-key lookup, a tenth of the request.
- * On PostgreSQL the statements are named, so each connection parses and plans them once.
- *
- * Not named on embedded PGlite: pglite-socket multiplexes every connection onto one
- * backend session, so a second connection preparing the same name would fail with
- * "prepared statement already exists".
+ * The statements are named, so each connection parses and plans them once.
  */
 import { and, asc, count, eq, fillPlaceholders, gt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
@@ -38,12 +34,12 @@ export interface HotStatements {
 
 type Built = { toSQL(): { sql: string; params: unknown[] } };
 
-export function prepareHotStatements(database: Pick<Database, 'db' | 'pool' | 'embedded'>): HotStatements {
+export function prepareHotStatements(database: Pick<Database, 'db' | 'pool'>): HotStatements {
   const { db, pool } = database;
   /** Runs `query` with its placeholders filled from `values`. */
   const statement = <R extends unknown[] = TextRow>(name: string, query: Built) => {
     const { sql: text, params } = query.toSQL();
-    const config = { name: database.embedded ? undefined : `items_${name}`, text, rowMode: 'array' as const, types: asText };
+    const config = { name: `items_${name}`, text, rowMode: 'array' as const, types: asText };
     return async (values: Record<string, unknown> = {}): Promise<R[]> => (await pool.query<R>(config, fillPlaceholders(params, values))).rows;
   };
   const p = { id: sql.placeholder('id'), status: sql.placeholder('status'), after: sql.placeholder('after'), limit: sql.placeholder('limit') };

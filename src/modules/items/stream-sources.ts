@@ -1,16 +1,17 @@
 /**
- * Where the stream's batches come from: a cursor on PostgreSQL, keyset batches on PGlite.
- * Each source prefetches the next batch while the current one is written.
+ * Where the stream's batches come from: one server-side cursor (pg-cursor's portal) on a
+ * dedicated pool client, read a batch at a time; the next batch is prefetched while the
+ * current one is written.
  */
 import type pg from 'pg';
 import type Cursor from 'pg-cursor';
 import type { Database } from '../../db/client.ts';
 import { toJsonLine } from './mapper.ts';
-import { beginCursorTransaction, endCursorTransaction, itemRowsAfter, openItemCursor, type TextRow } from './repository-stream.ts';
+import { beginCursorTransaction, endCursorTransaction, openItemCursor, type TextRow } from './repository-stream.ts';
 import type { ItemStatus } from './table.ts';
 
 /**
- * Rows per cursor read or keyset batch. Measured over 1,000,000 rows on PostgreSQL: 500
+ * Rows per cursor read. Measured over 1,000,000 rows on PostgreSQL: 500
  * keeps the peak RSS growth of a fresh server near 15 MiB at the same rows/s, where 1,000
  * let it reach 60–95 MiB (each in-flight batch survives young-generation GCs and is
  * promoted, so bigger batches grow the old generation between full GCs).
@@ -36,21 +37,17 @@ function toChunk(rows: TextRow[]): Chunk {
   const lines = new Array<string>(rows.length + 1);
   for (let i = 0; i < rows.length; i++) lines[i] = toJsonLine(rows[i]!);
   lines[rows.length] = '';
-  return { bytes: Buffer.from(lines.join('\n')), rows: rows.length, last: rows.length ? Number(rows[rows.length - 1]![0]) : 0 };
+  return { bytes: Buffer.from(lines.join('\n')), rows: rows.length };
 }
 
-/** One batch, encoded: its bytes, how many rows it held and the id of its last row. */
+/** One batch, encoded: its bytes and how many rows it held. */
 interface Chunk {
   readonly bytes: Buffer;
   readonly rows: number;
-  readonly last: number;
 }
 
-/**
- * Batches in order: `first`, then whatever `fetchAfter` returns, until a short batch.
- * `fetchAfter(lastId)` starts reading the batch after the row with that id (prefetch).
- */
-function batches(first: TextRow[], fetchAfter: (lastId: number) => Promise<TextRow[]>) {
+/** Batches in order: `first`, then whatever `fetchNext` returns (read ahead), until a short batch. */
+function batches(first: TextRow[], fetchNext: () => Promise<TextRow[]>) {
   let ready: Chunk | undefined = toChunk(first);
   let pending: Promise<Chunk> | undefined;
   let stopped = false;
@@ -64,7 +61,7 @@ function batches(first: TextRow[], fetchAfter: (lastId: number) => Promise<TextR
       }
       if (stopped || !chunk || chunk.rows === 0) return null;
       if (chunk.rows === STREAM_BATCH) {
-        pending = fetchAfter(chunk.last).then(toChunk);
+        pending = fetchNext().then(toChunk);
         pending.catch(noop); // awaited by next() or stop(); this only avoids an unhandled rejection in between
       }
       return chunk.bytes;
@@ -105,15 +102,4 @@ async function closeCursor(client: pg.PoolClient, cursor: Cursor<TextRow>, stop:
   await cursor.close().catch((err: Error) => { failure ??= err; });
   if (!failure) await endCursorTransaction(client).catch((err: Error) => { failure = err; });
   client.release(failure);
-}
-
-export async function keysetSource(database: Database, status: ItemStatus | undefined): Promise<ChunkSource> {
-  const { pool, db } = database;
-  const after = (id: number) => itemRowsAfter(pool, db, status, id, STREAM_BATCH);
-  const reader = batches(await after(0), after);
-  return {
-    next: reader.next,
-    // Each batch is a short pool query that releases its own connection: nothing to hand back.
-    close: async () => { await reader.stop(); },
-  };
 }

@@ -1,14 +1,13 @@
 /**
  * `aiterator`: every matching item as NDJSON, with back-pressure, in flat memory.
- * PostgreSQL: one server-side cursor (pg-cursor's portal) on a dedicated pool client.
- * Embedded PGlite: keyset batches, because an open portal there blocks every other
- * connection (docs/decisions/0002-streaming.md).
+ * One server-side cursor (pg-cursor's portal) on a dedicated pool client, in every mode
+ * (docs/decisions/0002-streaming.md).
  * The first batch is read before the response starts, so a failing query still answers
  * with a proper error status.
  */
 import { Readable } from 'node:stream';
 import type { Database } from '../../db/client.ts';
-import { cursorSource, keysetSource, type ChunkSource } from './stream-sources.ts';
+import { cursorSource, type ChunkSource } from './stream-sources.ts';
 import type { ItemStatus } from './table.ts';
 
 /**
@@ -40,6 +39,5 @@ class ChunkStream extends Readable {
 }
 
 export async function openItemStream(database: Database, status: ItemStatus | undefined): Promise<Readable> {
-  const source = database.embedded ? await keysetSource(database, status) : await cursorSource(database, status);
-  return new ChunkStream(source);
+  return new ChunkStream(await cursorSource(database, status));
 }

@@ -1,0 +1,7 @@
+/**
+ * A reason embedded mode cannot start that the user can act on (wrong platform, an old data
+ * folder, a server that would not start): the CLI prints its message as one line, no stack.
+ */
+export class EmbeddedDatabaseError extends Error {
+  override name = 'EmbeddedDatabaseError';
+}
