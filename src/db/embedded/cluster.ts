@@ -97,6 +97,8 @@ function serverArgs(opts: ClusterOptions & { readonly listen: Listen }): string[
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A deadline that does not keep the process alive once what it guards has settled. */
+const deadline = (ms: number) => new Promise<'late'>((r) => setTimeout(() => r('late'), ms).unref());
 
 /** How long a start may take before it is given up (crash recovery replays the WAL first). */
 const START_TIMEOUT_MS = 120_000;
@@ -151,11 +153,11 @@ function once(f: () => Promise<void>): () => Promise<void> {
 
 async function stopChild(child: ChildProcess, exit: Promise<unknown>, isExited: () => boolean): Promise<void> {
   if (isExited()) return;
+  child.ref(); // until it has exited: nothing else may be keeping this process alive
   child.kill('SIGINT'); // PostgreSQL's fast shutdown
-  const timer = (ms: number) => sleep(ms).then(() => 'late' as const);
-  if ((await Promise.race([exit, timer(STOP_TIMEOUT_MS)])) !== 'late') return;
+  if ((await Promise.race([exit, deadline(STOP_TIMEOUT_MS)])) !== 'late') return;
   child.kill('SIGQUIT'); // immediate shutdown: crash recovery at the next start, committed data kept
-  await Promise.race([exit, timer(5_000)]);
+  await Promise.race([exit, deadline(5_000)]);
 }
 
 /**
