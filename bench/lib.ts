@@ -35,7 +35,7 @@ export function startProc(args: string[], env: Record<string, string>, label: st
   };
 }
 
-export async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(url: string, timeoutMs = 60_000, everyMs = 200): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {
@@ -44,7 +44,7 @@ export async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
     } catch {
       /* not up yet */
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }

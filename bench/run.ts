@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- http|tasks]`: every figure is printed beside a baseline measured
+ * `npm run bench [-- http|embedded|tasks]`: every figure is printed beside a baseline measured
  * in the same sitting (these machines are noisy; absolute numbers mean little).
  */
+import { runEmbeddedBench } from './embedded.ts';
 import { runHttpBench } from './http.ts';
 
 const only = process.argv[2];
 if (!only || only === 'http') await runHttpBench();
+if (!only || only === 'embedded') await runEmbeddedBench();
 if (!only || only === 'tasks') {
   const path = './tasks.ts'; // written alongside the task engine
   const tasks = (await import(path).catch(() => null)) as { runTaskBench(): Promise<void> } | null;

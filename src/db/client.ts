@@ -35,10 +35,14 @@ export function createDatabase(opts: DatabaseOptions): Database {
     keepAlive: true,
     application_name: opts.applicationName ?? 'conveyor',
   });
-  // An idle client losing its server must not crash the process; the next checkout reconnects.
-  pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection lost'));
-  const db = drizzle(pool, { schema });
   let closed: Promise<void> | undefined;
+  // An idle client losing its server must not crash the process; the next checkout reconnects.
+  // Once closing, pool.end() has only sent each connection its Terminate (it does not wait for
+  // the server to see it), so a server stopped right after may still end them: not news.
+  pool.on('error', (err) => {
+    if (!closed) opts.logger?.warn({ err }, 'idle database connection lost');
+  });
+  const db = drizzle(pool, { schema });
   return {
     pool,
     db,

@@ -32,6 +32,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const logger = createLogger(config, 'serve');
   if (opts.workers > 1 && cluster.isPrimary) return runPrimary(config, opts, logger);
   const ownsData = cluster.isPrimary; // a cluster child uses the primary's database
+  // Load the HTTP stack while the database starts: the embedded server is another process,
+  // and a first start's initdb and these imports take about a second each.
+  void preloadHttpStack();
   const data = await openData(config, {
     command: 'serve',
     requireOwnership: ownsData && config.mode === 'embedded',
@@ -40,6 +43,16 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
   const stop = await startHttp(config, data, logger, { runWorker: ownsData && opts.worker && config.mode === 'embedded' });
   handleSignals(() => stop, { graceMs: config.SHUTDOWN_GRACE_MS, logger });
+}
+
+function preloadHttpStack(): Promise<unknown> {
+  return Promise.all([
+    import('../app/build-app.ts'),
+    import('../tasks/backend.ts'),
+    import('../tasks/index.ts'),
+    import('../modules/tasks/monitor.ts'),
+    import('../tasks/worker.ts'),
+  ]).catch(() => undefined); // a failing import fails again, with its error, where it is awaited
 }
 
 /**

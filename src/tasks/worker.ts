@@ -114,6 +114,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     }
   };
 
+  let closing: Promise<void> | undefined;
   const workers: TaskWorker[] = queues.map((queue) => {
     const w = backend.worker(queue, processor, {
       name: id,
@@ -147,7 +148,10 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
         stats.failed(job?.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0);
       }
     });
-    w.on('error', (err) => logger.warn({ err, queue }, 'task worker connection error (retrying)'));
+    w.on('error', (err) => {
+      // After close() the worker's connections end with the database: nothing to retry.
+      if (!closing) logger.warn({ err, queue }, 'task worker connection error (retrying)');
+    });
     return w;
   });
 
@@ -211,7 +215,6 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
 
   logger.info({ worker: id, queues, concurrency, mode: config.mode }, 'task worker started');
 
-  let closing: Promise<void> | undefined;
   return {
     id,
     info,
