@@ -1,7 +1,7 @@
 /**
  * Task figures, each beside plain BullMQ doing the same in the same sitting:
  * throughput of N `fetch_data` tasks against a loopback upstream and enqueue→SUCCESS
- * latency (p50/p99), on Redis, PostgreSQL and embedded PGlite; then tasks/s enqueued
+ * latency (p50/p99), on Redis, PostgreSQL and the embedded PostgreSQL; then tasks/s enqueued
  * over HTTP (POST /api/tasks) and run by a separate worker process, on Redis.
  *
  * Env: BENCH_TASKS (default 10000), BENCH_LATENCY (sequential tasks, default 300),

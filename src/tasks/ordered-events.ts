@@ -17,8 +17,7 @@
  * `settleMs` after writing its event has that event skipped, as before.
  *
  * Only the backend's event fetch is replaced: waiting on NOTIFY between reads, the poll
- * timeout and closing stay BullMQ's. PGlite (embedded) runs one transaction at a time, so
- * its ids commit in order and BullMQ's own read is exact there.
+ * timeout and closing stay BullMQ's.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostgresQueueBackend } from 'bullmq';

@@ -6,7 +6,7 @@
  * PostgreSQL backend applies them in the finishing transaction with statements that scan
  * every finished row of the queue (a NOT IN for the count; a state-parameterised DELETE
  * that cannot use the partial index for the age), so a queue holding n results pays O(n)
- * per task: measured on embedded PGlite, 10,000 tasks ran at a third of the speed. There,
+ * per task: measured (on the embedded engine of the time), 10,000 tasks ran at a third of the speed. There,
  * workers trim by age and count once a minute instead (trimFinished), so a queue may hold
  * up to a minute's worth more than the limits. A task declared with its own `resultTtl`
  * keeps the per-finish age check on every backend.

@@ -1,6 +1,6 @@
 /**
  * The monitor end to end: the real app (task routes, dashboard, auth) listening on a real
- * port, the real task engine on embedded PGlite with in-process workers, and Debian's
+ * port, the real task engine on embedded PostgreSQL with in-process workers, and Debian's
  * Chromium driven by playwright-core. Screenshots go to test-artifacts/screenshots.
  */
 import { mkdirSync } from 'node:fs';

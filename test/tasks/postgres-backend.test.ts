@@ -2,7 +2,7 @@
  * Conveyor's corrections to BullMQ's PostgreSQL backend:
  * - live events arrive in id order, each once, though transactions commit out of id order
  *   (src/tasks/ordered-events.ts); BullMQ's own read skips an event that commits after a
- *   later-numbered one was read. PostgreSQL only: PGlite runs one transaction at a time.
+ *   later-numbered one was read.
  * - finished tasks keep one order when they finished in the same millisecond
  *   (src/tasks/stable-ranges.ts), so paging through them lists each once. PostgreSQL and
  *   embedded; Redis orders ties itself.
