@@ -125,7 +125,7 @@ async function openSite(backend: Backend): Promise<Site> {
     };
   }
   const config = loadConfig(env);
-  const data = await openData(config, { command: 'bench', requireOwnership: backend === 'embedded', poolSize: 8 });
+  const data = await openData(config, { command: 'bench', requireOwnership: backend === 'embedded', poolSize: 8, migrate: backend === 'embedded' });
   if (backend !== 'embedded') await migrateApp(data.database);
   if (backend === 'postgres') await migrateTaskEngine(data.url);
   return {

@@ -20,7 +20,7 @@ import { registerOpenApi } from './openapi.ts';
 export interface AppDeps {
   readonly database: Database;
   readonly logger: Logger;
-  /** Dependencies /readyz checks besides the database (the task broker). */
+  /** Dependencies /readyz checks besides the database (default: the task client's). */
   readonly readiness?: readonly ReadinessProbe[];
   /** The task engine's monitor API, for /metrics task series and the dashboard. */
   readonly monitor?: TaskMonitor;
@@ -34,7 +34,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const app = await createBaseApp(config, deps);
   await registerOpenApi(app);
 
-  const probes = [...(deps.readiness ?? []), ...(deps.tasks && !deps.readiness?.some((p) => p.name === 'broker') ? [deps.tasks.readiness] : [])];
+  const probes = deps.readiness ?? deps.tasks?.readiness ?? [];
   await app.register(healthRoutes, { database: deps.database, probes });
   await app.register(itemsRoutes, { prefix: '/api/items', database: deps.database, bulkBodyLimit: config.BULK_BODY_LIMIT });
   await app.register(accountsRoutes, { prefix: '/api/auth', database: deps.database, config });

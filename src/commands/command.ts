@@ -1,5 +1,6 @@
 /** The shape of a CLI verb: Django's management command — a description, options, a handler. */
 import { InvalidArgumentError, type Command } from 'commander';
+import { ExpectedError } from '../lib/errors.ts';
 
 export interface CommandDef {
   readonly name: string;
@@ -24,6 +25,6 @@ export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 /** A failure the user can fix: printed as one clear line, exit code 1, no stack. */
-export class CommandError extends Error {
+export class CommandError extends ExpectedError {
   override name = 'CommandError';
 }

@@ -12,7 +12,7 @@ export default defineCommand({
     loadDotEnv();
     const config = loadConfig();
     const logger = createLogger(config, 'migrate');
-    const data = await openData(config, { command: 'migrate', logger, poolSize: 2, migrateEmbedded: false });
+    const data = await openData(config, { command: 'migrate', logger, poolSize: 2, migrate: false });
     try {
       await migrateApp(data.database);
       logger.info({ mode: config.mode }, 'application migrations applied');

@@ -1,8 +1,8 @@
 /** `conveyor <verb>`: one module per verb in src/commands, loaded only when chosen. */
 import { Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { ConfigError } from '../config/index.ts';
-import { CommandError, type CommandDef } from './command.ts';
+import { ExpectedError } from '../lib/errors.ts';
+import type { CommandDef } from './command.ts';
 
 const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
   serve: () => import('./serve.ts'),
@@ -15,9 +15,6 @@ const verbs: Record<string, () => Promise<{ default: CommandDef }>> = {
   monitor: () => import('./monitor.ts'),
 };
 
-function isUserError(err: unknown): err is Error {
-  return err instanceof CommandError || err instanceof ConfigError || (err instanceof Error && (err.name === 'DataDirLockedError' || err.name === 'TaskEngineNotMigratedError' || err.name === 'EmbeddedDatabaseError'));
-}
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('conveyor').version(pkg.version).description(pkg.description).showHelpAfterError();
@@ -48,7 +45,7 @@ function describe(err: unknown): string {
 }
 
 main(process.argv).catch((err: unknown) => {
-  if (isUserError(err)) {
+  if (err instanceof ExpectedError) {
     process.stderr.write(`conveyor: ${err.message}\n`);
   } else {
     process.stderr.write(`conveyor: unexpected failure: ${describe(err)}\n`);

@@ -43,10 +43,7 @@ export default defineCommand({
     const config = loadConfig();
     const logger = createLogger(config, 'seed');
     const total = opts.items as number;
-    const data = await openData(config, { command: 'seed', logger, poolSize: 2 }).catch((err: unknown) => {
-      if (err instanceof Error && err.name === 'DataDirLockedError') throw err;
-      throw new CommandError(`cannot open the database: ${(err as Error).message}`);
-    });
+    const data = await openData(config, { command: 'seed', logger, poolSize: 2 });
     const runId = newRunId();
     const progress = await progressReporter(total);
     let inserted = 0;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { ExpectedError } from '../lib/errors.ts';
 
 const Bool = (fallback: boolean, description: string) => Type.Boolean({ default: fallback, description });
 const Int = (fallback: number | undefined, min: number, description: string) =>
@@ -70,7 +71,7 @@ export interface Config extends Readonly<Env> {
   readonly taskModules: readonly string[];
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends ExpectedError {
   override name = 'ConfigError';
 }
 

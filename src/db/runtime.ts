@@ -6,10 +6,11 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { ExpectedError } from '../lib/errors.ts';
 import { createDatabase, type Database } from './client.ts';
 import { endpointUrl, startEmbedded, type EmbeddedServer } from './embedded/index.ts';
 import { acquireLock, DataDirLockedError, readLock, type LockInfo } from './embedded/lock.ts';
-import { migrateApp } from './migrate.ts';
+import { assertMigrated, migrateApp } from './migrate.ts';
 
 export interface DataRuntime {
   readonly database: Database;
@@ -27,8 +28,26 @@ export interface OpenOptions {
   requireOwnership?: boolean;
   poolSize?: number;
   logger?: Logger;
-  /** Run migrations when this process starts the embedded database (default true). */
-  migrateEmbedded?: boolean;
+  /**
+   * Embedded: run the migrations when this process starts the server (default true).
+   * PostgreSQL: refuse a database that lacks migrations (default true; `migrate` itself and
+   * the test helpers open it unmigrated).
+   */
+  migrate?: boolean;
+}
+
+/** A database that cannot be reached at start is the user's to fix: one line naming it, no stack. */
+export class DatabaseUnreachableError extends ExpectedError {
+  override name = 'DatabaseUnreachableError';
+}
+
+const connectionCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', '28P01', '28000', '3D000', '57P03']);
+
+function unreachable(err: unknown, url: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !connectionCodes.has(code)) return err;
+  const u = new URL(url);
+  return new DatabaseUnreachableError(`cannot use the database ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL): ${(err as Error).message || code}`, { cause: err });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,6 +73,13 @@ export async function openData(config: Config, opts: OpenOptions): Promise<DataR
   };
   if (config.DATABASE_URL) {
     const database = createDatabase({ url: config.DATABASE_URL, ...poolOpts });
+    try {
+      if (opts.migrate ?? true) await assertMigrated(database);
+      else await database.pool.query('SELECT 1');
+    } catch (err) {
+      await database.close();
+      throw unreachable(err, config.DATABASE_URL);
+    }
     return { database, url: config.DATABASE_URL, close: () => database.close() };
   }
 
@@ -72,7 +98,7 @@ export async function openData(config: Config, opts: OpenOptions): Promise<DataR
   try {
     embedded = await startEmbedded(config.dataDir, opts.logger ? { logger: opts.logger } : {});
     const database = createDatabase({ url: embedded.url, ...poolOpts });
-    if (opts.migrateEmbedded ?? true) await migrateApp(database);
+    if (opts.migrate ?? true) await migrateApp(database);
     lock.publish(embedded.endpoint);
     const server = embedded;
     return {

@@ -6,6 +6,7 @@
 import { createLogger } from '../app/logger.ts';
 import { loadConfig, loadDotEnv } from '../config/index.ts';
 import { openData } from '../db/runtime.ts';
+import { listen } from './listen.ts';
 import { closeHttp, handleSignals } from '../lib/shutdown.ts';
 
 export interface MonitorOptions {
@@ -30,8 +31,8 @@ export async function monitor(opts: MonitorOptions): Promise<void> {
   const { buildMonitorApp } = await import('../app/build-monitor-app.ts');
   const backend = await openTaskBackend(config, { databaseUrl: data.url, poolSize: 5, logger });
   const tasks = await createTaskClient({ config, data, backend });
-  const app = await buildMonitorApp(config, { database: data.database, logger, monitor: taskMonitor(tasks), readiness: [tasks.readiness] });
-  await app.listen({ host: config.HOST, port: config.PORT });
+  const app = await buildMonitorApp(config, { database: data.database, logger, monitor: taskMonitor(tasks), readiness: tasks.readiness });
+  await listen(app, config.HOST, config.PORT);
   logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}/dashboard` }, 'conveyor monitor is serving');
   handleSignals(
     () => [

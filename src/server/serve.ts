@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { createLogger } from '../app/logger.ts';
 import { loadConfig, loadDotEnv, type Config } from '../config/index.ts';
 import { openData, type DataRuntime } from '../db/runtime.ts';
+import { listen } from './listen.ts';
+import { watchCoverage } from '../tasks/coverage.ts';
 import { closeHttp, handleSignals, type ShutdownStep } from '../lib/shutdown.ts';
 
 export interface ServeOptions {
@@ -15,7 +17,7 @@ export interface ServeOptions {
   port?: number;
   /** HTTP processes sharing the port. */
   workers: number;
-  /** Run a task worker in this process (embedded mode). */
+  /** Run a task worker in this process (the primary under --workers). Default true; `--no-worker` turns it off. */
   worker: boolean;
 }
 
@@ -41,7 +43,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     logger,
     ...(ownsData ? {} : { poolSize: Math.max(2, Math.ceil(config.DB_POOL_SIZE / opts.workers)) }),
   });
-  const stop = await startHttp(config, data, logger, { runWorker: ownsData && opts.worker && config.mode === 'embedded' });
+  const stop = await startHttp(config, data, logger, { runWorker: ownsData && opts.worker, watchWorkers: ownsData });
   handleSignals(() => stop, { graceMs: config.SHUTDOWN_GRACE_MS, logger });
 }
 
@@ -60,7 +62,7 @@ function preloadHttpStack(): Promise<unknown> {
  * embedded mode) an in-process worker; returns the shutdown steps in order:
  * http, worker, queues, database.
  */
-export async function startHttp(config: Config, data: DataRuntime, logger: Logger, opts: { runWorker: boolean }): Promise<ShutdownStep[]> {
+export async function startHttp(config: Config, data: DataRuntime, logger: Logger, opts: { runWorker: boolean; watchWorkers: boolean }): Promise<ShutdownStep[]> {
   const { buildApp } = await import('../app/build-app.ts');
   const { openTaskBackend } = await import('../tasks/backend.ts');
   const { createRegistry, createTaskClient } = await import('../tasks/index.ts');
@@ -79,10 +81,11 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
     worker = await startTaskWorker({ config, backend, registry, database: data.database, logger: logger.child({ component: 'worker' }) });
   }
   const app = await buildApp(config, { database: data.database, logger, tasks, monitor: taskMonitor(tasks) });
-  await app.listen({ host: config.HOST, port: config.PORT });
+  await listen(app, config.HOST, config.PORT);
   logger.info({ mode: config.mode, url: `http://${config.HOST}:${config.PORT}`, worker: Boolean(worker) }, 'conveyor is serving');
+  const unwatch = opts.watchWorkers ? watchCoverage({ queues: registry.queues(), listWorkers: () => tasks.listWorkers(), logger }) : undefined;
   return [
-    { name: 'http', run: () => closeHttp(app) },
+    { name: 'http', run: async () => (unwatch?.(), await closeHttp(app)) },
     { name: 'worker', run: async () => worker?.close() },
     { name: 'queues', run: async () => (await tasks.close(), await backend.close()) },
     { name: 'database', run: () => data.close() },
@@ -90,10 +93,14 @@ export async function startHttp(config: Config, data: DataRuntime, logger: Logge
 }
 
 async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): Promise<void> {
-  // The primary owns the embedded database (and runs migrations) before any child starts.
-  const data = config.mode === 'embedded' ? await openData(config, { command: 'serve', requireOwnership: true, logger, poolSize: 4 }) : undefined;
-  // Embedded mode promises one command for API, worker and scheduler: the primary runs the worker.
-  const worker = data && opts.worker ? await startPrimaryWorker(config, data, logger) : undefined;
+  // The primary owns the embedded database (and runs migrations) before any child starts; in
+  // every mode it runs the task worker (one command runs everything) and watches that every
+  // queue has a worker.
+  const data = await openData(config, { command: 'serve', requireOwnership: config.mode === 'embedded', logger, poolSize: 4 });
+  const worker = opts.worker ? await startPrimaryWorker(config, data, logger) : undefined;
+  const { createRegistry } = await import('../tasks/index.ts');
+  const { listWorkers } = await import('../tasks/store.ts');
+  const unwatch = watchCoverage({ queues: (await createRegistry(config)).queues(), listWorkers: () => listWorkers(data.database.db), logger });
   cluster.setupPrimary({ args: process.argv.slice(2) });
   let stopping = false;
   const fork = () => cluster.fork({ CONVEYOR_CLUSTER_CHILD: '1' });
@@ -117,15 +124,15 @@ async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): P
     });
   handleSignals(
     () => [
-      { name: 'http processes', run: stopChildren },
+      { name: 'http processes', run: async () => (unwatch(), await stopChildren()) },
       ...(worker ?? []),
-      ...(data ? [{ name: 'database', run: () => data.close() }] : []),
+      { name: 'database', run: () => data.close() },
     ],
     { graceMs: config.SHUTDOWN_GRACE_MS, logger },
   );
 }
 
-/** The cluster primary's task worker (embedded mode); returns its shutdown steps: worker, queues. */
+/** The cluster primary's task worker; returns its shutdown steps: worker, queues. */
 async function startPrimaryWorker(config: Config, data: DataRuntime, logger: Logger): Promise<ShutdownStep[]> {
   const { openTaskBackend } = await import('../tasks/backend.ts');
   const { createRegistry } = await import('../tasks/index.ts');

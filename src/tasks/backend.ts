@@ -22,6 +22,7 @@ import {
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { ExpectedError } from '../lib/errors.ts';
 import { EVENT_ID_INDEX, EVENT_ID_INDEX_SQL, readEventsInOrder } from './ordered-events.ts';
 import { stabiliseRanges } from './stable-ranges.ts';
 
@@ -118,7 +119,7 @@ export async function migrateTaskEngine(databaseUrl: string): Promise<number> {
 }
 
 /** A worker started before `conveyor migrate` on PostgreSQL: stop with this, rather than retry forever. */
-export class TaskEngineNotMigratedError extends Error {
+export class TaskEngineNotMigratedError extends ExpectedError {
   override name = 'TaskEngineNotMigratedError';
 }
 
@@ -153,7 +154,7 @@ export async function openTaskBackend(config: Config, opts: BackendOptions): Pro
   if (config.REDIS_URL) return redisBackend(config.REDIS_URL, opts.forWorkers ?? false, config.TASK_PREFIX);
   // Embedded mode migrates itself (one command, no separate `migrate` step), like its app tables.
   if (config.mode === 'embedded') await migrateTaskEngine(opts.databaseUrl);
-  else if (opts.forWorkers) await assertMigrated(opts.databaseUrl);
+  else await assertMigrated(opts.databaseUrl);
   const pool = bullPool(opts);
   if (opts.logger && (await eventIndexMissing(pool).catch(() => false))) {
     opts.logger.warn(`the task engine lacks the index ${EVENT_ID_INDEX} (this database was migrated by an older Conveyor): run \`conveyor migrate\`; until then every read of live task events scans the event table`);

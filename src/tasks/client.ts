@@ -17,6 +17,7 @@ import type { TaskClient } from './task-client.ts';
 import { finishedStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskRecord, type TaskState } from './types.ts';
 import { validateArgs } from './validate.ts';
 import { listTasks } from './list.ts';
+import { describeUnserved, unservedQueues } from './coverage.ts';
 
 /** Tasks whose name this client remembers for its live events (oldest forgotten first). */
 const KNOWN_MAX = 10_000;
@@ -240,6 +241,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       );
     },
     listWorkers: () => listWorkers(database.db),
+    unservedQueues: async () => unservedQueues(queues(), await listWorkers(database.db)),
     history: (minutes) => minuteHistory(database.db, minutes),
     subscribe(listener) {
       ensureEvents();
@@ -256,7 +258,16 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
         if (set.size === 0) watchers.delete(id);
       };
     },
-    readiness: { name: 'broker', check: () => backend.ping() },
+    readiness: [
+      { name: 'broker', check: () => backend.ping() },
+      {
+        name: 'workers',
+        check: async () => {
+          const unserved = unservedQueues(queues(), await listWorkers(database.db));
+          return unserved.length ? describeUnserved(unserved) : undefined;
+        },
+      },
+    ],
     async close() {
       await Promise.allSettled((events ?? []).map((e) => e.close()));
       events = undefined;

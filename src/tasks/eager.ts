@@ -79,13 +79,14 @@ export function eagerTaskClient(opts: { registry: TaskRegistry; config?: Pick<Co
     },
     queueCounts: async () => [],
     listWorkers: async () => [],
+    unservedQueues: async () => [], // eager tasks run inline: no queue waits
     history: async () => [],
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     watch: () => () => undefined,
-    readiness: { name: 'broker', check: async () => undefined },
+    readiness: [],
     close: async () => undefined,
   };
 }

@@ -31,13 +31,18 @@ export interface TaskClient {
   retry(id: string): Promise<TaskRecord | undefined>;
   queueCounts(): Promise<QueueCounts[]>;
   listWorkers(): Promise<WorkerInfo[]>;
+  /** Queues of this registry that no online worker consumes (their tasks would wait unseen). */
+  unservedQueues(): Promise<string[]>;
   /** Succeeded/failed/retried counts and runtime percentiles per minute, oldest first. */
   history(minutes?: number): Promise<TaskStatsMinute[]>;
   /** Every state change of every task; returns the unsubscribe function. */
   subscribe(listener: (e: TaskEvent) => void): () => void;
   /** Called (without details) whenever task `id` may have changed; returns the unsubscribe function. */
   watch(id: string, onChange: () => void): () => void;
-  /** For buildApp's `readiness` (GET /readyz). */
-  readonly readiness: { readonly name: string; check(): Promise<void> };
+  /**
+   * For /readyz: `broker` fails when the broker does not answer; `workers` only warns, naming
+   * the queues no online worker consumes.
+   */
+  readonly readiness: readonly { readonly name: string; check(): Promise<void | string> }[];
   close(): Promise<void>;
 }

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
 import { taskMonitor } from '../../src/modules/tasks/monitor.ts';
 import { migrateTaskEngine } from '../../src/tasks/backend.ts';
+import { defineTask, type AnyTask } from '../../src/tasks/define.ts';
+import { Type } from 'typebox';
 import { createTaskEnv, type TaskEnv } from '../tasks/harness.ts';
+
+// A queue this suite's workers do not consume: the overview must say so.
+const lonelyQueue = `lonely_${process.pid}`;
+const lonely = defineTask({ name: `t_lonely_${process.pid}`, payload: Type.Object({}), options: { queue: lonelyQueue }, handler: async () => null });
 
 let env: TaskEnv;
 let app: App;
@@ -12,7 +18,7 @@ let staff: Record<string, string>;
 let member: Record<string, string>;
 
 beforeAll(async () => {
-  env = await createTaskEnv();
+  env = await createTaskEnv({ extraTasks: [lonely as unknown as AnyTask] });
   // This suite runs in the API projects, where the harness does not migrate BullMQ's schema.
   if (env.base.mode === 'postgres' && env.broker !== 'redis') await migrateTaskEngine(env.base.url);
   await env.startWorker();
@@ -77,6 +83,7 @@ describe('dashboard API', () => {
     expect(overview.workers.some((w: { online: boolean }) => w.online)).toBe(true);
     expect(overview.queues.find((q: { queue: string }) => q.queue === env.queue)).toBeDefined();
     expect(overview.user).toEqual({ username: expect.any(String) });
+    expect(overview.unserved_queues).toEqual([lonelyQueue]);
     expect((await app.inject({ url: '/dashboard/api/tasks?state=NOPE', headers: staff })).statusCode).toBe(400);
     const badCursor = await app.inject({ url: '/dashboard/api/tasks?after=not-a-cursor', headers: staff });
     expect([badCursor.statusCode, badCursor.json().error.code]).toEqual([400, 'invalid_request']);

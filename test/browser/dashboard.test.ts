@@ -3,13 +3,14 @@ import type { Page } from 'playwright-core';
 import { createMonitorEnv, login, screenshot, type MonitorEnv } from './harness.ts';
 
 let m: MonitorEnv;
+let worker: { close(): Promise<void> };
 let page: Page;
 let problems: string[];
 let staffHeaders: Record<string, string>;
 
 beforeAll(async () => {
   m = await createMonitorEnv();
-  await m.env.startWorker({ concurrency: 4 });
+  worker = await m.env.startWorker({ concurrency: 4 });
   ({ page, problems } = await m.newPage());
   staffHeaders = { ...(await m.env.authHeaders({ staff: true })).headers, 'content-type': 'application/json' };
 });
@@ -140,5 +141,17 @@ describe('the monitor in a browser', () => {
     await login(other.page, m.member);
     await expect.poll(() => other.page.getByRole('heading', { name: 'Staff only' }).isVisible(), { timeout: 15_000 }).toBe(true);
     await screenshot(other.page, 'staff-only');
+  });
+
+  it('warns on the overview when a queue has no worker, and the warning goes once one is back', async () => {
+    await page.goto('/dashboard');
+    const banner = page.getByRole('alert').filter({ hasText: 'No worker is running' });
+    expect(await banner.count()).toBe(0);
+    await worker.close(); // this suite's last worker: its heartbeat goes stale within seconds
+    await banner.waitFor({ timeout: 20_000 });
+    expect(await banner.textContent()).toMatch(/No worker is running for "default", ".*"\. Tasks sent there wait in PENDING/);
+    await screenshot(page, 'overview-no-worker');
+    worker = await m.env.startWorker({ concurrency: 1 });
+    await banner.waitFor({ state: 'detached', timeout: 20_000 });
   });
 });

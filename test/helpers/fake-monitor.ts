@@ -50,6 +50,9 @@ export function fakeMonitor(): FakeMonitor {
     async listWorkers() {
       return monitor.workers;
     },
+    async unservedQueues() {
+      return [];
+    },
     async queueCounts() {
       return monitor.counts;
     },

@@ -18,7 +18,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
   const viaProxy = Object.assign(new URL(db.url), { port: String(proxy.port) }).toString();
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: viaProxy, DB_UNAVAILABLE_TIMEOUT_MS: '1000' });
-  data = await openData(config, { command: 'test', poolSize: 4 });
+  data = await openData(config, { command: 'test', poolSize: 4, migrate: false });
   await migrateApp(data.database);
   app = await buildApp(config, { database: data.database, logger: pino({ level: 'silent' }) });
   await app.ready();

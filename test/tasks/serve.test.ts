@@ -23,7 +23,7 @@ describe.runIf(broker() === 'embedded')('serve (embedded)', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, PORT: String(port), FETCH_ALLOW_PRIVATE: 'true' });
     const data = await openData(config, { command: 'serve', requireOwnership: true });
-    const steps = await startHttp(config, data, pino({ level: 'silent' }), { runWorker: true });
+    const steps = await startHttp(config, data, pino({ level: 'silent' }), { runWorker: true, watchWorkers: false });
     try {
       expect(steps.map((s) => s.name)).toEqual(['http', 'worker', 'queues', 'database']);
       await createUser(data.database.db, { username: 'serveuser', password: 'correct horse battery' });

@@ -4,6 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { ExpectedError } from '../../lib/errors.ts';
 import type { Endpoint } from './index.ts';
 import { isAlive } from './postmaster-pid.ts';
 
@@ -15,7 +16,7 @@ export interface LockInfo {
   endpoint?: Endpoint;
 }
 
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends ExpectedError {
   override name = 'DataDirLockedError';
   readonly dataDir: string;
   readonly holder: LockInfo;

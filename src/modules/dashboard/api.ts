@@ -39,12 +39,13 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
   app.get('/overview', {
     schema: { tags, security, summary: 'Charts, queues and workers at a glance', response: { 200: Overview, ...errorResponses(401, 403, 503) } },
     handler: async (request) => {
-      const [history, queues, workers] = await Promise.all([monitor.history(60), monitor.queueCounts(), monitor.listWorkers()]);
+      const [history, queues, workers, unserved] = await Promise.all([monitor.history(60), monitor.queueCounts(), monitor.listWorkers(), monitor.unservedQueues()]);
       const now = Date.now();
       return {
         history: history.map(toMinuteJson),
         queues: queues.map(toMonitorQueue),
         workers: workers.map((w) => toMonitorWorker(w, now)),
+        unserved_queues: [...unserved],
         user: { username: request.user!.username },
         bull_board: bullBoard,
       };

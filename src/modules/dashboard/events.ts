@@ -52,10 +52,11 @@ export function createLiveHub(monitor: TaskMonitor, onError: (err: unknown) => v
 
   const snapshot = async () => {
     try {
-      const [workers, queues, history] = await Promise.all([monitor.listWorkers(), monitor.queueCounts(), monitor.history(60)]);
+      const [workers, queues, history, unserved] = await Promise.all([monitor.listWorkers(), monitor.queueCounts(), monitor.history(60), monitor.unservedQueues()]);
       const now = Date.now();
       const next = frame('snapshot', {
         workers: workers.map((w) => toMonitorWorker(w, now)),
+        unserved_queues: unserved,
         queues: queues.map(toMonitorQueue),
         history: history.map(toMinuteJson),
       });

@@ -16,6 +16,8 @@ export interface TaskMonitor {
   /** Runs a finished (failed or revoked) task again. */
   retry(id: string): Promise<TaskRecord>;
   listWorkers(): Promise<readonly WorkerInfo[]>;
+  /** Queues no online worker consumes. */
+  unservedQueues(): Promise<readonly string[]>;
   queueCounts(): Promise<readonly QueueCounts[]>;
   /** The last `minutes` minutes of finished-task counts and runtime percentiles, oldest first. */
   history(minutes?: number): Promise<readonly TaskStatsMinute[]>;

@@ -5,25 +5,34 @@ import type { Database } from '../../db/client.ts';
 
 export interface ReadinessProbe {
   readonly name: string;
-  check(): Promise<void>;
+  /** Throws when the dependency fails (503); may resolve with a warning that does not fail readiness. */
+  check(): Promise<void | string>;
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
 
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  checks: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) })),
+  checks: Type.Record(
+    Type.String(),
+    Type.Object({
+      ok: Type.Boolean(),
+      ms: Type.Number(),
+      error: Type.Optional(Type.String()),
+      warning: Type.Optional(Type.String({ description: 'Something an operator should know that does not make the service unready (e.g. a queue no worker consumes)' })),
+    }),
+  ),
 });
 
 async function run(probe: ReadinessProbe) {
   const start = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    const warning = await Promise.race([
       probe.check(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS))),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS))),
     ]);
-    return { ok: true, ms: Math.round(performance.now() - start) };
+    return { ok: true, ms: Math.round(performance.now() - start), ...(typeof warning === 'string' ? { warning } : {}) };
   } catch (err) {
     return { ok: false, ms: Math.round(performance.now() - start), error: err instanceof Error ? err.message : String(err) };
   } finally {

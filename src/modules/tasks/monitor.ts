@@ -21,6 +21,7 @@ export function taskMonitor(tasks: TaskClient): TaskMonitor {
     revoke: (id) => found(tasks.revoke(id)),
     retry: (id) => found(tasks.retry(id)),
     listWorkers: () => tasks.listWorkers(),
+    unservedQueues: () => tasks.unservedQueues(),
     queueCounts: () => tasks.queueCounts(),
     history: (minutes) => tasks.history(minutes),
     subscribe: (listener) => tasks.subscribe(listener),

@@ -42,7 +42,18 @@ function stat(label, value, tone) {
   return h('div', { class: `stat ${tone ?? ''}` }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value));
 }
 
+/** A queue nobody consumes: its tasks stay PENDING with no other sign. */
+function unservedBanner(queues) {
+  if (!queues?.length) return null;
+  const names = queues.map((q) => `"${q}"`).join(', ');
+  return h('p', { class: 'notice', role: 'alert' },
+    h('strong', {}, 'No worker is running for ', names, '. '),
+    'Tasks sent there wait in PENDING until a worker consumes ', queues.length > 1 ? 'them' : 'it',
+    ': start one with conveyor worker, or run conveyor serve without --no-worker.');
+}
+
 export function overviewView(main) {
+  const banner = h('div');
   const stats = h('section', { class: 'stats', 'aria-label': 'Summary of the last hour' });
   const countsBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Tasks succeeded, failed and retried per minute over the last hour' });
   const runtimeBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Task runtime percentiles per minute over the last hour' });
@@ -50,6 +61,7 @@ export function overviewView(main) {
   const workersBox = h('div');
   replace(main,
     h('h1', {}, 'Overview'),
+    banner,
     stats,
     h('div', { class: 'grid' },
       h('section', { class: 'panel', 'aria-labelledby': 'h-throughput' }, h('h2', { id: 'h-throughput' }, 'Tasks per minute'), countsBox),
@@ -78,6 +90,7 @@ export function overviewView(main) {
     runtimes.plot.setData(s.runtimes);
     const sum = (arr) => arr.reduce((a, b) => a + (b ?? 0), 0);
     const online = o.workers.filter((w) => w.online);
+    replace(banner, unservedBanner(o.unserved_queues));
     const queued = o.queues.reduce((a, q) => a + q.waiting + q.prioritized + q.delayed, 0);
     replace(stats,
       stat('Workers online', `${online.length} / ${o.workers.length}`, online.length ? 'ok' : 'bad'),
