@@ -1,6 +1,6 @@
 /**
  * What every Conveyor HTTP app shares (the API's buildApp and the monitor's): Fastify's
- * options, JSON-only bodies, security headers, the ordered middleware, the non-finite
+ * options, validation (every offending field, bounded), JSON-only bodies, security headers, the ordered middleware, the non-finite
  * number guard and /metrics. The factories add their routes on top.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { registerMiddleware } from './middleware.ts';
 import { lazyRequestLogger } from './request-logger.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { registerValidation } from './validation.ts';
 
 export type App = FastifyInstance;
 
@@ -29,8 +30,8 @@ export async function createBaseApp(config: Config, deps: { database: Database; 
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  registerValidation(app);
 
   // JSON only: any other body is answered 415 by the error handler.
   app.removeContentTypeParser(['text/plain']);
