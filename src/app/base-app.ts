@@ -12,6 +12,7 @@ import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
 import { rejectNonFiniteNumbers } from './finite-numbers.ts';
 import { registerMiddleware } from './middleware.ts';
+import { registerOpenApi } from './openapi.ts';
 import { lazyRequestLogger } from './request-logger.ts';
 import { genReqId } from './middleware/request-id.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -19,7 +20,16 @@ import { registerValidation } from './validation.ts';
 
 export type App = FastifyInstance;
 
-export async function createBaseApp(config: Config, deps: { database: Database; logger: Logger; monitor?: TaskMonitor | undefined }): Promise<App> {
+export interface BaseAppOptions {
+  /** Serve the OpenAPI document and /docs (the API; not the monitor). It must come before any route it lists. */
+  readonly openApi?: boolean;
+}
+
+export async function createBaseApp(
+  config: Config,
+  deps: { database: Database; logger: Logger; monitor?: TaskMonitor | undefined },
+  opts: BaseAppOptions = {},
+): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // The access-log middleware writes one line per request instead of Fastify's two.
@@ -40,6 +50,7 @@ export async function createBaseApp(config: Config, deps: { database: Database; 
   await registerSecurityHeaders(app);
   registerMiddleware(app, config, deps);
   rejectNonFiniteNumbers(app);
+  if (opts.openApi) await registerOpenApi(app);
   registerMetrics(app, { monitor: deps.monitor });
   return app;
 }
