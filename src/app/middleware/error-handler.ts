@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailableError } from '../../db/client.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
 import { AppError, errorCatalogue, type ErrorBody, type ErrorCode } from '../errors.ts';
 import { validationDetails } from '../validation-details.ts';
 
@@ -54,7 +55,7 @@ export function errorHandler(app: FastifyInstance, opts: { debug: boolean }): vo
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) request.log.error({ err }, appErr.code);
-    else if (appErr.code === 'unavailable') request.log.warn({ err: (err as Error).message }, 'dependency unavailable');
+    else if (appErr.code === 'unavailable') request.log.warn({ err: errorSummary(err) }, 'dependency unavailable');
     return sendError(request, reply, appErr, opts.debug);
   });
   app.setNotFoundHandler((request, reply) =>

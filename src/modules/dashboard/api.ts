@@ -3,6 +3,7 @@
  * session cookie they need the CSRF token: the authentication middleware checks it on every
  * unsafe request (see modules/accounts/authentication.ts); API tokens need none.
  */
+import { errorSummary } from '../../lib/log-errors.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, errorResponses } from '../../app/errors.ts';
@@ -32,7 +33,7 @@ const security: { [scheme: string]: string[] }[] = [{ session: [] }, { bearer: [
 export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor, bullBoard }) => {
   app.addHook('preHandler', requireStaff);
 
-  const hub = createLiveHub(monitor, (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: task engine unavailable'));
+  const hub = createLiveHub(monitor, (err) => app.log.warn({ err: errorSummary(err) }, 'dashboard: task engine unavailable'));
   // Open event streams would hold the server open: end them before it closes.
   app.addHook('preClose', async () => hub.close());
 

@@ -2,6 +2,7 @@
  * `GET /metrics` in Prometheus text format: HTTP, task and default process metrics.
  * Each app gets its own registry, so tests can build several apps in one process.
  */
+import { errorSummary } from '../../lib/log-errors.ts';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Type } from 'typebox';
@@ -20,7 +21,7 @@ export function registerMetrics(app: FastifyInstance, opts: MetricsOptions = {})
   registerHttpMetrics(app, registry);
   if (opts.monitor) {
     const stop = registerTaskMetrics(registry, opts.monitor, {
-      onError: (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'metrics: task engine unavailable'),
+      onError: (err) => app.log.warn({ err: errorSummary(err) }, 'metrics: task engine unavailable'),
     });
     app.addHook('onClose', async () => stop());
   }
