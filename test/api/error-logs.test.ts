@@ -22,7 +22,7 @@ const sink = new Writable({
 });
 const logger = () => createLogger({ LOG_LEVEL: 'info', NODE_ENV: 'test' }, 'test', sink);
 const names = (tag: string) => Array.from({ length: 10_000 }, (_, i) => `${tag}-${i}-secret`);
-const rows = (list: string[]) => list.map((name) => ({ name, description: `about ${name}`, status: 'active', score: 0 }));
+const rows = (list: string[]) => list.map((name) => ({ name, description: `about ${name}`, status: 'active' as const, score: 0 }));
 
 beforeAll(async () => {
   t = await createTestData();
