@@ -3,7 +3,6 @@
  * session cookie they need the CSRF token: the authentication middleware checks it on every
  * unsafe request (see modules/accounts/authentication.ts); API tokens need none.
  */
-import { errorSummary } from '../../lib/log-errors.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, errorResponses } from '../../app/errors.ts';
@@ -21,6 +20,7 @@ import {
   TaskListQuery,
 } from './schemas.ts';
 import type { TaskMonitor } from './source.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
 
 export interface DashboardApiOptions {
   readonly monitor: TaskMonitor;
