@@ -6,14 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { createDatabase } from '../src/db/client.ts';
-import { createToken, createUser } from '../src/modules/accounts/service.ts';
 import { alternate, fmt, startProc, waitFor } from './lib.ts';
 
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+export interface BenchUser {
+  username: string;
+  password: string;
+  token: string;
+}
+
 export interface AuthBenchOptions {
   url: string;
+  user: BenchUser;
   processes: number;
   logLevel: string;
   connections: number;
@@ -21,20 +26,16 @@ export interface AuthBenchOptions {
   roundSecs: number;
 }
 
-async function credentials(url: string, base: string): Promise<{ token: string; cookie: string; csrf: string }> {
-  const username = `bench_auth_${randomBytes(3).toString('hex')}`;
-  const password = 'bench-password';
-  const database = createDatabase({ url, embedded: false, poolSize: 2, connectTimeoutMs: 5_000 });
-  try {
-    await createUser(database.db, { username, password });
-    const { token } = await createToken(database.db, username);
-    const res = await request(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-    const { csrf_token: csrf } = (await res.body.json()) as { csrf_token: string };
-    const session = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('conveyor_session='))!.split(';')[0]!;
-    return { token, cookie: `${session}; conveyor_csrf=${csrf}`, csrf };
-  } finally {
-    await database.close();
-  }
+/** A session of the bench's user (made by http.ts's prepareDatabase) beside its API token. */
+async function sessionOf(base: string, user: BenchUser): Promise<{ cookie: string; csrf: string }> {
+  const res = await request(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  const { csrf_token: csrf } = (await res.body.json()) as { csrf_token: string };
+  const session = [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('conveyor_session='))!.split(';')[0]!;
+  return { cookie: `${session}; conveyor_csrf=${csrf}`, csrf };
 }
 
 /** Deletes the bench's task keys (its own prefix) from Redis. */
@@ -61,10 +62,10 @@ export async function authFigures(o: AuthBenchOptions): Promise<string[][]> {
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`${base}/healthz`);
-    const { token, cookie, csrf } = await credentials(o.url, base);
+    const { cookie, csrf } = await sessionOf(base, o.user);
     const body = JSON.stringify({ name: 'fetch_data', args: { url: 'http://127.0.0.1:9/never-fetched' } });
     const post = (headers: Record<string, string>) => ({ url: base, requests: [{ method: 'POST' as const, path: '/api/tasks', headers: { 'content-type': 'application/json', ...headers }, body }] });
-    const paired = await alternate(post({ cookie, 'x-csrf-token': csrf }), post({ authorization: `Bearer ${token}` }), o.connections, o.rounds, o.roundSecs);
+    const paired = await alternate(post({ cookie, 'x-csrf-token': csrf }), post({ authorization: `Bearer ${o.user.token}` }), o.connections, o.rounds, o.roundSecs);
     return [
       [`POST /api/tasks, processes=${o.processes}`, 'req/s', 'p99 ms', 'non-2xx'],
       ['Bearer token', fmt(paired.ceiling.rps), fmt(paired.ceiling.p99), fmt(paired.ceiling.non2xx)],

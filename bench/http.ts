@@ -19,6 +19,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const processCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 const SEED_ROWS = 10_000;
+const BENCH_USER = { username: 'bench', password: 'bench-password' };
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 1_000_000);
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = serverUrl): Promise<T> {
@@ -45,8 +46,8 @@ async function prepareDatabase(): Promise<{ url: string; token: string; drop(): 
     url,
   );
   const database = createDatabase({ url, embedded: false, poolSize: 2, connectTimeoutMs: 5_000 });
-  await createUser(database.db, { username: 'bench', password: 'bench-password' });
-  const { token } = await createToken(database.db, 'bench');
+  await createUser(database.db, BENCH_USER);
+  const { token } = await createToken(database.db, BENCH_USER.username);
   await database.close();
   return { url, token, drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
 }
@@ -203,7 +204,7 @@ export async function runHttpBench(): Promise<void> {
         }
         console.log(`\n${table(rows)}`);
       }
-      if (selected('auth')) console.log(`\n${table(await authFigures({ url: db.url, processes, logLevel, connections, rounds, roundSecs }))}`);
+      if (selected('auth')) console.log(`\n${table(await authFigures({ url: db.url, user: { ...BENCH_USER, token: db.token }, processes, logLevel, connections, rounds, roundSecs }))}`);
       if (selected('external')) console.log(`\n${table(await externalFigures(db.url, processes))}`);
     }
     if (selected('stream')) console.log(`\n${table(await streamFigures(db.url))}`);
