@@ -19,6 +19,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const processCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 const SEED_ROWS = 10_000;
+/** The user prepareDatabase creates (the auth pair logs in as it). */
 const BENCH_USER = { username: 'bench', password: 'bench-password' };
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 1_000_000);
 
@@ -46,8 +47,8 @@ async function prepareDatabase(): Promise<{ url: string; token: string; drop(): 
     url,
   );
   const database = createDatabase({ url, embedded: false, poolSize: 2, connectTimeoutMs: 5_000 });
-  await createUser(database.db, BENCH_USER);
-  const { token } = await createToken(database.db, BENCH_USER.username);
+  await createUser(database.db, { username: 'bench', password: 'bench-password' });
+  const { token } = await createToken(database.db, 'bench');
   await database.close();
   return { url, token, drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
 }
