@@ -4,11 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllowedHosts, type AllowedHost } from './allowed-hosts.ts';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import { parseAllowedHosts, type AllowedHost } from './allowed-hosts.ts';
-
-export type { AllowedHost } from './allowed-hosts.ts';
 
 const Bool = (fallback: boolean, description: string) => Type.Boolean({ default: fallback, description });
 const Int = (fallback: number | undefined, min: number, description: string) =>

@@ -82,10 +82,10 @@ async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): P
   const data = config.mode === 'embedded' ? await openData(config, { command: 'serve', requireOwnership: true, logger, poolSize: 4 }) : undefined;
   // Embedded mode promises one command for API, worker and scheduler: the primary runs the worker.
   const worker = data && opts.worker ? await startPrimaryWorker(config, data, logger) : undefined;
-  // One /metrics answer for all HTTP processes: they ask the primary, which gathers them all.
-  (await import('../modules/metrics/cluster.ts')).serveClusterMetrics();
   cluster.setupPrimary({ args: process.argv.slice(2) });
   let stopping = false;
+  // One /metrics answer for all HTTP processes: they ask the primary, which gathers them all.
+  (await import('../modules/metrics/cluster.ts')).serveClusterMetrics();
   const fork = () => cluster.fork({ CONVEYOR_CLUSTER_CHILD: '1' });
   for (let i = 0; i < opts.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
