@@ -9,7 +9,8 @@ import pg from 'pg';
 import { request } from 'undici';
 import { createDatabase } from '../src/db/client.ts';
 import { createToken, createUser } from '../src/modules/accounts/service.ts';
-import { fmt, load, node, pct, rssOf, sampleRss, startProc, table, waitFor, type LoadResult, type Proc } from './lib.ts';
+import { authFigures } from './auth.ts';
+import { alternate, fmt, load, median, node, pct, rssOf, sampleRss, startProc, table, waitFor, type LoadResult, type Paired, type Proc } from './lib.ts';
 import { startUpstream } from './upstream.ts';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -18,6 +19,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const processCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 const SEED_ROWS = 10_000;
+/** The user prepareDatabase creates (the auth pair logs in as it). */
+const BENCH_USER = { username: 'bench', password: 'bench-password' };
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 1_000_000);
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = serverUrl): Promise<T> {
@@ -72,28 +75,11 @@ function scenarios(base: string, token: string): Record<string, autocannon.Optio
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-/** BENCH_SCENARIOS: a comma-separated subset of `get,count,list,post,external,stream` (default: all). */
+const roundSecs = Math.max(2, Math.round(duration / rounds));
+/** BENCH_SCENARIOS: a comma-separated subset of `get,count,list,post,auth,external,stream` (default: all). */
 const only = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const keyOf = (name: string) => name.split(' ')[0]!.toLowerCase();
 const selected = (name: string) => !only || only.includes(keyOf(name));
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-interface Paired {
-  conveyor: LoadResult;
-  ceiling: LoadResult;
-  /** Median over the rounds of Conveyor's req/s over the ceiling's in the same round. */
-  ratio: number;
-}
-
-const medianResult = (rs: LoadResult[]): LoadResult => ({
-  rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
-  non2xx: rs.reduce((n, r) => n + r.non2xx, 0), errors: rs.reduce((n, r) => n + r.errors, 0),
-});
-
 /**
  * Both servers run side by side, and each scenario alternates between them in short rounds
  * (Conveyor first in odd rounds, the ceiling first in even ones): this VM's speed drifts by
@@ -103,24 +89,8 @@ async function measurePaired(conveyorBase: string, ceilingBase: string, token: s
   const a = scenarios(conveyorBase, token);
   const b = scenarios(ceilingBase, token);
   const out: Record<string, Paired> = {};
-  for (const name of Object.keys(a).filter(selected)) out[name] = await alternate(a[name]!, b[name]!, connections);
+  for (const name of Object.keys(a).filter(selected)) out[name] = await alternate(a[name]!, b[name]!, connections, rounds, roundSecs);
   return out;
-}
-
-/** One scenario on both servers: a warm-up each, then `n` loads of `roundSecs` in alternating order. */
-async function alternate(a: autocannon.Options, b: autocannon.Options, conns: number, n = rounds, roundSecs = Math.max(2, Math.round(duration / rounds))): Promise<Paired> {
-  // Warm-up: JIT, pools, prepared statements.
-  await load({ ...a, connections: conns, duration: 2 });
-  await load({ ...b, connections: conns, duration: 2 });
-  const conv: LoadResult[] = [];
-  const ceil: LoadResult[] = [];
-  for (let i = 0; i < n; i++) {
-    const runA = () => load({ ...a, connections: conns, duration: roundSecs }).then((r) => void conv.push(r));
-    const runB = () => load({ ...b, connections: conns, duration: roundSecs }).then((r) => void ceil.push(r));
-    if (i % 2 === 0) await runA().then(runB);
-    else await runB().then(runA);
-  }
-  return { conveyor: medianResult(conv), ceiling: medianResult(ceil), ratio: median(conv.map((c, i) => c.rps / ceil[i]!.rps)) };
 }
 
 /** Back to the seeded table: drop what POST added, and refresh the planner's statistics. */
@@ -235,6 +205,7 @@ export async function runHttpBench(): Promise<void> {
         }
         console.log(`\n${table(rows)}`);
       }
+      if (selected('auth')) console.log(`\n${table(await authFigures({ url: db.url, user: { ...BENCH_USER, token: db.token }, processes, logLevel, connections, rounds, roundSecs }))}`);
       if (selected('external')) console.log(`\n${table(await externalFigures(db.url, processes))}`);
     }
     if (selected('stream')) console.log(`\n${table(await streamFigures(db.url))}`);

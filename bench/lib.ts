@@ -90,3 +90,42 @@ export function table(rows: (string | number)[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ')).join('\n');
 }
+
+export const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export interface Paired {
+  conveyor: LoadResult;
+  ceiling: LoadResult;
+  /** Median over the rounds of the first subject's req/s over the second's in the same round. */
+  ratio: number;
+}
+
+const medianResult = (rs: LoadResult[]): LoadResult => ({
+  rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+  non2xx: rs.reduce((n, r) => n + r.non2xx, 0), errors: rs.reduce((n, r) => n + r.errors, 0),
+});
+
+/**
+ * One scenario on two subjects (Conveyor and its ceiling, or two ways into Conveyor): a
+ * warm-up each, then `n` loads of `roundSecs` in alternating order (the first subject first in
+ * odd rounds, the second in even ones). This VM's speed drifts by a third within minutes, and
+ * a ratio of two loads taken seconds apart is what survives it.
+ */
+export async function alternate(a: autocannon.Options, b: autocannon.Options, conns: number, n: number, roundSecs: number): Promise<Paired> {
+  // Warm-up: JIT, pools, prepared statements.
+  await load({ ...a, connections: conns, duration: 2 });
+  await load({ ...b, connections: conns, duration: 2 });
+  const conv: LoadResult[] = [];
+  const ceil: LoadResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const runA = () => load({ ...a, connections: conns, duration: roundSecs }).then((r) => void conv.push(r));
+    const runB = () => load({ ...b, connections: conns, duration: roundSecs }).then((r) => void ceil.push(r));
+    if (i % 2 === 0) await runA().then(runB);
+    else await runB().then(runA);
+  }
+  return { conveyor: medianResult(conv), ceiling: medianResult(ceil), ratio: median(conv.map((c, i) => c.rps / ceil[i]!.rps)) };
+}

@@ -15,7 +15,6 @@ import type { TaskMonitor } from '../modules/dashboard/source.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
 import type { TaskClient } from '../tasks/task-client.ts';
 import { createBaseApp, type App } from './base-app.ts';
-import { registerOpenApi } from './openapi.ts';
 
 export interface AppDeps {
   readonly database: Database;
@@ -31,8 +30,7 @@ export interface AppDeps {
 export type { App };
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
-  const app = await createBaseApp(config, deps);
-  await registerOpenApi(app);
+  const app = await createBaseApp(config, deps, { openApi: true });
 
   const probes = deps.readiness ?? deps.tasks?.readiness ?? [];
   await app.register(healthRoutes, { database: deps.database, probes });

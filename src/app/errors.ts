@@ -45,7 +45,16 @@ export const ErrorBody = Type.Object(
     error: Type.Object({
       code: Type.String({ examples: ['not_found'] }),
       message: Type.String(),
-      details: Type.Optional(Type.Unknown()),
+      details: Type.Optional(
+        Type.Unknown({
+          description:
+            'For 400 invalid_request: every offending field, at most 100, as `[{"field", "message"}]`. ' +
+            '`field` is a dot-separated path from the request part (`body`, `querystring`, `params`); array entries are ' +
+            'numbered from 0: `body.name`, `body.set.score`, `body.3.name` (the fourth entry of a bulk body), ' +
+            '`querystring.limit`, `params.id`; `body` alone for the body as a whole. Other codes may carry other details ' +
+            '(e.g. `{"reason"}` for 502, `{"missing"}` for a bulk 404).',
+        }),
+      ),
     }),
     request_id: Type.String(),
   },

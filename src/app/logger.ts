@@ -1,6 +1,7 @@
 /** pino: JSON in production, readable in development; secrets never reach a log line. */
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { serializeError } from '../lib/log-errors.ts';
 
 /** Paths scrubbed from every log line (headers, bodies, task payloads). */
 export const redactPaths = [
@@ -66,7 +67,8 @@ class LineBatch implements pino.DestinationStream {
 
 /** `destination` replaces stdout (tests capture lines with it). */
 export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>, name = 'conveyor', destination?: pino.DestinationStream): Logger {
-  const options = { name, level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' } };
+  // Every logged error, whoever logs it, goes through serializeError: no statement parameters.
+  const options = { name, level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' }, serializers: { err: serializeError } };
   if (destination) return pino(options, destination);
   if (config.NODE_ENV === 'development' && process.stdout.isTTY) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllowedHosts, type AllowedHost } from './allowed-hosts.ts';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ExpectedError } from '../lib/errors.ts';
@@ -38,7 +39,7 @@ export const EnvSchema = Type.Object({
   FETCH_TIMEOUT_MS: Int(10_000, 1, 'Outbound HTTP timeout (GET /api/external, fetch_data)'),
   FETCH_MAX_BYTES: Int(5 * 1024 * 1024, 1, 'Largest outbound response body accepted'),
   FETCH_ALLOW_PRIVATE: Bool(false, 'Allow outbound HTTP to loopback/private addresses (development only)'),
-  FETCH_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names always allowed, even if private' }),
+  FETCH_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated destinations allowed even if private: `host` (every port of it) or `host:port` (that port only), IPv6 as `[::1]:9100`; checked on every hop, redirects included' }),
   WORKER_CONCURRENCY: Int(16, 1, 'Tasks a worker runs at once'),
   TASK_QUEUE_LIMIT: Int(100_000, 1, 'Waiting tasks above which POST /api/tasks answers 429'),
   TASK_RESULT_TTL: Int(7 * 24 * 3600, 0, 'Seconds a finished task and its result are kept'),
@@ -54,6 +55,7 @@ export const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'How long shutdown waits for in-flight work'),
   TRUST_PROXY: Bool(false, 'Trust X-Forwarded-* headers (behind a TLS proxy)'),
   SESSION_MAX_AGE: Int(14 * 24 * 3600, 60, 'Seconds a login session lasts (the cookie and the database row)'),
+  SESSION_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified login session before checking it again (a logout through this server applies at once, through another process within this; 0 = every request)'),
   LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
   LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
@@ -67,7 +69,7 @@ export interface Config extends Readonly<Env> {
   readonly mode: RunMode;
   /** Absolute path of DATA_DIR. */
   readonly dataDir: string;
-  readonly fetchAllowedHosts: readonly string[];
+  readonly fetchAllowedHosts: readonly AllowedHost[];
   readonly taskModules: readonly string[];
 }
 
@@ -101,14 +103,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (parsed.REDIS_URL && !parsed.DATABASE_URL) {
     throw new ConfigError('REDIS_URL needs DATABASE_URL too: the redis mode keeps data in PostgreSQL and tasks in Redis');
   }
+  const allowed = parseAllowedHosts(parsed.FETCH_ALLOWED_HOSTS);
+  if (allowed.errors.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${allowed.errors.map((e) => `  FETCH_ALLOWED_HOSTS ${e}`).join('\n')}`);
+  }
   return Object.freeze({
     ...parsed,
     mode,
     dataDir: path.resolve(parsed.DATA_DIR),
     taskModules: Object.freeze(parsed.TASK_MODULES.split(',').map((m) => m.trim()).filter(Boolean)),
-    fetchAllowedHosts: Object.freeze(
-      parsed.FETCH_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
-    ),
+    fetchAllowedHosts: Object.freeze(allowed.hosts.map((h) => Object.freeze(h))),
   });
 }
 

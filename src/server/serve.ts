@@ -103,6 +103,8 @@ async function runPrimary(config: Config, opts: ServeOptions, logger: Logger): P
   const unwatch = watchCoverage({ queues: (await createRegistry(config)).queues(), listWorkers: () => listWorkers(data.database.db), logger });
   cluster.setupPrimary({ args: process.argv.slice(2) });
   let stopping = false;
+  // One /metrics answer for all HTTP processes: they ask the primary, which gathers them all.
+  (await import('../modules/metrics/cluster.ts')).serveClusterMetrics();
   const fork = () => cluster.fork({ CONVEYOR_CLUSTER_CHILD: '1' });
   for (let i = 0; i < opts.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {

@@ -1,5 +1,7 @@
 /** Login, sessions, logout, /me, API tokens: the accounts contract and its protections. */
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app/build-app.ts';
 import { hashPassword } from '../../src/modules/accounts/passwords.ts';
 import { findUserByUsername, insertUser } from '../../src/modules/accounts/repository.ts';
 import { createToken, revokeTokens } from '../../src/modules/accounts/service.ts';
@@ -165,9 +167,16 @@ describe('API tokens', () => {
     expect(rows[0]!.token_hash).not.toContain(token);
     expect(rows[0]!.last_used_at).toBeInstanceOf(Date);
     expect(await revokeTokens(t.data.database.db, token.slice(0, 12))).toBe(1);
-    const after = await t.app.inject({ url: '/api/auth/me', headers });
-    expect(after.statusCode).toBe(401);
-    expect(after.json().error.code).toBe('unauthenticated');
+    // This app remembers the token for TOKEN_CACHE_MS (auth-cli.test.ts waits that out); a
+    // server that has not seen it yet refuses it at once.
+    const fresh = await buildApp(t.config, { database: t.data.database, logger: pino({ level: 'silent' }) });
+    try {
+      const after = await fresh.inject({ url: '/api/auth/me', headers });
+      expect(after.statusCode).toBe(401);
+      expect(after.json().error.code).toBe('unauthenticated');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a malformed Authorization header is 401, not anonymous', async () => {

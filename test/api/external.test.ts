@@ -10,7 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
-import type { Config } from '../../src/config/index.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
 import { closeOutboundAgents } from '../../src/lib/http/index.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -46,7 +46,7 @@ afterAll(async () => {
 
 /** The app with some settings changed, on this file's database. */
 async function appWith(overrides: Partial<Config>): Promise<App> {
-  const app = await buildApp({ ...t.config, FETCH_TIMEOUT_MS: 5_000, fetchAllowedHosts: ['127.0.0.1'], ...overrides }, { database: t.data.database, logger: pino({ level: 'silent' }) });
+  const app = await buildApp({ ...t.config, FETCH_TIMEOUT_MS: 5_000, fetchAllowedHosts: [{ host: '127.0.0.1', port: undefined }], ...overrides }, { database: t.data.database, logger: pino({ level: 'silent' }) });
   apps.push(app);
   return app;
 }
@@ -85,6 +85,17 @@ describe('GET /api/external', () => {
     expect(res.json().error.details).toEqual({ reason: 'refused' });
     const open = await external({ EXTERNAL_API_URL: `${base}/ok`, fetchAllowedHosts: [], FETCH_ALLOW_PRIVATE: true });
     expect(open.statusCode).toBe(200);
+  });
+
+  it('reaches exactly the service FETCH_ALLOWED_HOSTS=host:port names, and no other port of that host', async () => {
+    const port = (upstream.address() as AddressInfo).port;
+    const allowed = (value: string) => loadConfig({ FETCH_ALLOWED_HOSTS: value }).fetchAllowedHosts;
+    const ok = await external({ EXTERNAL_API_URL: `${base}/ok`, fetchAllowedHosts: allowed(`127.0.0.1:${port}`) });
+    expect(ok.statusCode).toBe(200);
+    const elsewhere = await external({ EXTERNAL_API_URL: `http://127.1:${port + 1}/ok`, fetchAllowedHosts: allowed(`127.0.0.1:${port}`) });
+    expect([elsewhere.statusCode, elsewhere.json().error.details]).toEqual([502, { reason: 'refused' }]);
+    const anyPort = await external({ EXTERNAL_API_URL: `http://127.1:${port}/ok`, fetchAllowedHosts: allowed('127.0.0.1') });
+    expect(anyPort.statusCode).toBe(200);
   });
 
   it('serves many concurrent requests over pooled connections', async () => {

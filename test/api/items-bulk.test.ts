@@ -144,10 +144,20 @@ describe('PATCH /api/items/bulk', () => {
     expect((await fetchRows(ids)).map((r) => r.description)).toEqual(['one updated', ' updated', 'fresh!']);
   });
 
+  it('appends with append_description alone: set is optional', async () => {
+    const res = await bulk('PATCH', { ids: [ids[2]], append_description: '?' });
+    expect([res.statusCode, res.json()]).toEqual([200, { updated: 1 }]);
+    expect((await fetchRows([ids[2]!]))[0]!.description).toBe('fresh!?');
+    const undo = await bulk('PATCH', { ids: [ids[2]], set: { description: 'fresh!' } });
+    expect(undo.statusCode).toBe(200);
+  });
+
   it('answers 400 for nothing to set, bad ids or unknown fields; 401 without a token', async () => {
-    const nothing = await bulk('PATCH', { ids, set: {} });
-    expect(nothing.statusCode).toBe(400);
-    expect(nothing.json().error.details).toEqual([expect.objectContaining({ field: 'body.set' })]);
+    for (const payload of [{ ids, set: {} }, { ids }]) {
+      const nothing = await bulk('PATCH', payload);
+      expect(nothing.statusCode).toBe(400);
+      expect(nothing.json().error.details.map((d: { field: string }) => d.field)).toEqual(['body.set', 'body.append_description']);
+    }
     const bad = await bulk('PATCH', { ids: ['x', 0], set: { name: 'no' } });
     expect(bad.statusCode).toBe(400);
     const fields = bad.json().error.details.map((d: { field: string }) => d.field);

@@ -14,8 +14,36 @@ describe('config', () => {
   it('converts strings and picks postgres and redis modes', () => {
     expect(loadConfig({ PORT: '9000', DEBUG: 'true', DATABASE_URL: 'postgresql://x@h/db' })).toMatchObject({ PORT: 9000, DEBUG: true, mode: 'postgres' });
     expect(loadConfig({ DATABASE_URL: 'postgres://x@h/db', REDIS_URL: 'redis://h:6379' }).mode).toBe('redis');
-    expect(loadConfig({ FETCH_ALLOWED_HOSTS: ' A.example , b.example,' }).fetchAllowedHosts).toEqual(['a.example', 'b.example']);
+    expect(loadConfig({ FETCH_ALLOWED_HOSTS: ' A.example , b.example,' }).fetchAllowedHosts).toEqual([
+      { host: 'a.example', port: undefined },
+      { host: 'b.example', port: undefined },
+    ]);
   });
+
+  it('reads FETCH_ALLOWED_HOSTS entries as host or host:port, IPv6 in brackets, spelled as URLs spell them', () => {
+    expect(loadConfig({ FETCH_ALLOWED_HOSTS: '127.0.0.1:9100,[::1]:9200,[::1],Api.Example:443,127.1' }).fetchAllowedHosts).toEqual([
+      { host: '127.0.0.1', port: 9100 },
+      { host: '::1', port: 9200 },
+      { host: '::1', port: undefined },
+      { host: 'api.example', port: 443 },
+      { host: '127.0.0.1', port: undefined },
+    ]);
+  });
+
+  it.each(['127.0.0.1:', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:http', '::1:9100', 'a/b', 'user@host', 'http://host', '[::1]x', '[nope]:1'])(
+    'stops at start on the malformed FETCH_ALLOWED_HOSTS entry %s, naming the variable',
+    (entry) => {
+      let err: unknown;
+      try {
+        loadConfig({ FETCH_ALLOWED_HOSTS: `ok.example,${entry}` });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain('FETCH_ALLOWED_HOSTS');
+      expect((err as Error).message).toContain(JSON.stringify(entry));
+    },
+  );
 
   it('names every bad variable in one clear error', () => {
     let err: unknown;

@@ -137,7 +137,7 @@ describe('fetchJson refuses private destinations', () => {
 
   it('re-checks redirects: an allowlisted host redirecting to a private address is refused', async () => {
     // 127.0.0.1 is allowed by name; the redirects go to other loopback hosts and addresses, which are not.
-    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: ['127.0.0.1'] };
+    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: [{ host: '127.0.0.1', port: undefined }] };
     for (const to of [`http://localhost:${upstream.port}/json`, `http://2130706434:${upstream.port}/json`, `http://[::1]:${upstream.port}/json`, 'http://169.254.169.254/', 'file:///etc/passwd']) {
       const url = `http://127.0.0.1:${upstream.port}/redirect?to=${encodeURIComponent(to)}`;
       expect((await failure(fetchJson(url, opts(policy)))).kind, to).toBe('refused');
@@ -153,7 +153,7 @@ describe('fetchJson refuses private destinations', () => {
 
 describe('fetchJson with an allowed destination', () => {
   it('fetches JSON from an allowlisted host', async () => {
-    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: ['127.0.0.1'] };
+    const policy: OutboundPolicy = { allowPrivate: false, allowedHosts: [{ host: '127.0.0.1', port: undefined }] };
     await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(policy))).resolves.toEqual({ ok: true });
   });
 
@@ -203,5 +203,70 @@ describe('fetchJson with an allowed destination', () => {
     const port = closed.port;
     await new Promise((r) => closed.server.close(r));
     expect((await failure(fetchJson(`http://127.0.0.1:${port}/`, opts(open)))).kind).toBe('network');
+  });
+});
+
+describe('FETCH_ALLOWED_HOSTS entries with a port', () => {
+  let other: { server: Server; port: number };
+  let otherHits = 0;
+  beforeAll(async () => {
+    other = await listen((_req, res) => {
+      otherHits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"other":true}');
+    });
+  });
+  afterAll(async () => {
+    other.server.closeAllConnections();
+    await new Promise((r) => other.server.close(r));
+  });
+
+  const onePort = (): OutboundPolicy => ({ allowPrivate: false, allowedHosts: [{ host: '127.0.0.1', port: upstream.port }] });
+
+  it('reaches the one service named by host:port', async () => {
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(onePort()))).resolves.toEqual({ ok: true });
+    await expect(fetchJson(`http://127.1:${upstream.port}/redirect?to=/json`, opts(onePort()))).resolves.toEqual({ ok: true });
+  });
+
+  it('refuses every spelling of the same host aimed at another port, redirects and userinfo included', async () => {
+    const p = other.port;
+    const forms = [
+      `http://127.0.0.1:${p}/json`,
+      `http://127.1:${p}/json`,
+      `http://2130706433:${p}/json`,
+      `http://0x7f.1:${p}/json`,
+      `http://0177.0.0.1:${p}/json`,
+      `http://[::ffff:127.0.0.1]:${p}/json`,
+      `http://127.0.0.1:${upstream.port}@127.0.0.1:${p}/json`,
+      `http://127.0.0.1/json`, // port 80
+      `http://127.0.0.1:${upstream.port}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${p}/json`)}`,
+      `http://127.0.0.1:${upstream.port}/redirect?to=${encodeURIComponent(`//127.1:${p}/json`)}`,
+      `http://127.0.0.1:${upstream.port}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${upstream.port}@127.0.0.1:${p}/`)}`,
+    ];
+    for (const url of forms) {
+      const err = await failure(fetchJson(url, opts(onePort())));
+      expect(err.kind, url).toBe('refused');
+    }
+    expect(otherHits).toBe(0);
+  });
+
+  it('checks the port at connection time too, not only in the URL', async () => {
+    const connect = guardedConnector(onePort());
+    const attempt = (port: number) =>
+      new Promise<Error | null>((resolve) =>
+        connect({ hostname: '127.0.0.1', protocol: 'http:', port: String(port) }, (e, socket) => {
+          socket?.destroy();
+          resolve(e);
+        }),
+      );
+    expect((await attempt(other.port))?.name).toBe('BlockedAddressError');
+    expect(await attempt(upstream.port)).toBeNull();
+    expect(otherHits).toBe(0);
+  });
+
+  it('opens every port of a host named without one', async () => {
+    const anyPort: OutboundPolicy = { allowPrivate: false, allowedHosts: [{ host: '127.0.0.1', port: undefined }] };
+    await expect(fetchJson(`http://127.0.0.1:${upstream.port}/json`, opts(anyPort))).resolves.toEqual({ ok: true });
+    await expect(fetchJson(`http://127.1:${other.port}/json`, opts(anyPort))).resolves.toEqual({ other: true });
+    expect(otherHits).toBe(1);
   });
 });

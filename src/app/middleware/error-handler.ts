@@ -4,26 +4,9 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailableError } from '../../db/client.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
 import { AppError, errorCatalogue, type ErrorBody, type ErrorCode } from '../errors.ts';
-
-interface ValidationIssue {
-  instancePath: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-function validationDetails(err: FastifyError): { field: string; message: string }[] {
-  const where = err.validationContext ?? 'body';
-  return (err.validation as ValidationIssue[] | undefined ?? []).map((v) => {
-    const missing = v.params?.missingProperty ?? v.params?.additionalProperty;
-    const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    const field = [where, path, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.');
-    let message = v.message ?? 'is invalid';
-    if (v.params?.additionalProperty) message = 'is not an accepted field';
-    if (Array.isArray(v.params?.allowedValues)) message += `: ${(v.params.allowedValues as unknown[]).join(', ')}`;
-    return { field, message };
-  });
-}
+import { validationDetails } from '../validation-details.ts';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -38,7 +21,9 @@ const fastifyCodes: Record<string, ErrorCode> = {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const fe = err as Partial<FastifyError> & Error;
-  if (fe.validation) return new AppError('invalid_request', 'Request validation failed', { details: validationDetails(fe as FastifyError) });
+  if (fe.validation) {
+    return new AppError('invalid_request', 'Request validation failed', { details: validationDetails(fe.validationContext ?? 'body', fe.validation) });
+  }
   const mapped = fe.code ? fastifyCodes[fe.code] : undefined;
   if (mapped) return new AppError(mapped, mapped === 'invalid_request' ? fe.message : undefined);
   if (isUnavailableError(err)) return new AppError('unavailable', 'The database cannot be reached right now', { cause: err });
@@ -70,7 +55,7 @@ export function errorHandler(app: FastifyInstance, opts: { debug: boolean }): vo
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) request.log.error({ err }, appErr.code);
-    else if (appErr.code === 'unavailable') request.log.warn({ err: (err as Error).message }, 'dependency unavailable');
+    else if (appErr.code === 'unavailable') request.log.warn({ err: errorSummary(err) }, 'dependency unavailable');
     return sendError(request, reply, appErr, opts.debug);
   });
   app.setNotFoundHandler((request, reply) =>

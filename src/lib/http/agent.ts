@@ -7,14 +7,18 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
+import type { AllowedHost } from '../../config/allowed-hosts.ts';
 import { isBlockedAddress } from './address.ts';
 import { BlockedAddressError } from './errors.ts';
 
 export interface OutboundPolicy {
   /** Reach loopback/private/reserved addresses too (development and tests only). */
   readonly allowPrivate: boolean;
-  /** Host names (lowercase, as in the URL) that may resolve to private addresses. */
-  readonly allowedHosts: readonly string[];
+  /**
+   * Destinations that may be private: a host (as the URL parser spells it) with one port, or
+   * with every port when `port` is undefined.
+   */
+  readonly allowedHosts: readonly AllowedHost[];
 }
 
 export function bareHost(hostname: string): string {
@@ -22,8 +26,17 @@ export function bareHost(hostname: string): string {
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
 
-export function hostAllowed(policy: OutboundPolicy, hostname: string): boolean {
-  return policy.allowPrivate || policy.allowedHosts.includes(bareHost(hostname));
+/** The port a connection to a URL's `port` field goes to ('' means the scheme's default). */
+export function effectivePort(port: string | number | undefined, protocol: string): number {
+  const n = Number(port);
+  return port === undefined || port === '' || !Number.isInteger(n) ? (protocol === 'https:' ? 443 : 80) : n;
+}
+
+/** Whether the policy lets this host and port through even if the address is private. */
+export function destinationAllowed(policy: OutboundPolicy, hostname: string, port: number): boolean {
+  if (policy.allowPrivate) return true;
+  const host = bareHost(hostname);
+  return policy.allowedHosts.some((a) => a.host === host && (a.port === undefined || a.port === port));
 }
 
 /** dns.lookup that drops forbidden addresses and fails when none is left. */
@@ -45,7 +58,18 @@ export function guardedConnector(policy: OutboundPolicy, lookup: LookupFunction 
   const plain = buildConnector({});
   const guarded = buildConnector({ lookup });
   return (opts, callback) => {
-    if (hostAllowed(policy, opts.hostname)) return plain(opts, callback);
+    const port = effectivePort(opts.port, opts.protocol);
+    if (destinationAllowed(policy, opts.hostname, port)) {
+      return plain(opts, (err, socket) => {
+        if (err) return callback(err, null);
+        // The entry names one port: the socket must have reached exactly that one.
+        if (!destinationAllowed(policy, opts.hostname, socket!.remotePort ?? 0)) {
+          socket!.destroy();
+          return callback(new BlockedAddressError(opts.hostname, `${socket!.remoteAddress ?? '?'} port ${socket!.remotePort ?? '?'}`), null);
+        }
+        return callback(null, socket!);
+      });
+    }
     guarded(opts, (err, socket) => {
       if (err) return callback(err, null);
       const remote = socket!.remoteAddress;
@@ -68,7 +92,7 @@ const agents = new Map<string, Agent>();
 
 /** The shared Agent of a policy: connections are pooled and kept alive across requests. */
 export function agentFor(policy: OutboundPolicy): Agent {
-  const key = `${policy.allowPrivate}|${[...policy.allowedHosts].sort().join(',')}`;
+  const key = `${policy.allowPrivate}|${policy.allowedHosts.map((a) => `[${a.host}]:${a.port ?? '*'}`).sort().join(',')}`;
   let agent = agents.get(key);
   if (!agent) agents.set(key, (agent = createAgent(policy)));
   return agent;

@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { isBlockedAddress } from './address.ts';
-import { agentFor, bareHost, hostAllowed, type OutboundPolicy } from './agent.ts';
+import { agentFor, bareHost, destinationAllowed, effectivePort, type OutboundPolicy } from './agent.ts';
 import { BlockedAddressError, UpstreamError } from './errors.ts';
 import { Exchange } from './exchange.ts';
 
@@ -37,10 +37,12 @@ function checkUrl(raw: string, base: URL | undefined, policy: OutboundPolicy): U
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UpstreamError('refused', `only http and https URLs are fetched, not ${url.protocol}`);
   }
-  // The URL parser has already turned 2130706433, 0x7f.1, 0177.0.0.1 and 127.1 into 127.0.0.1.
+  // The URL parser has already turned 2130706433, 0x7f.1, 0177.0.0.1 and 127.1 into 127.0.0.1,
+  // and taken `a:1@b:2` as user `a`, password `1` at host b, port 2.
   const host = bareHost(url.hostname);
-  if (isIP(host) && !hostAllowed(policy, host) && isBlockedAddress(host)) {
-    throw new UpstreamError('refused', `${host} is a private, loopback or reserved address`);
+  const port = effectivePort(url.port, url.protocol);
+  if (isIP(host) && !destinationAllowed(policy, host, port) && isBlockedAddress(host)) {
+    throw new UpstreamError('refused', `${host} port ${port} is a private, loopback or reserved address not in FETCH_ALLOWED_HOSTS`);
   }
   return url;
 }

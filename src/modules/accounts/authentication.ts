@@ -6,6 +6,10 @@
  * never attaches an Authorization header on its own. Routes opt out with `config: { csrf: false }`
  * (login, which checks the request's origin instead).
  *
+ * A verified token or session is remembered for TOKEN_CACHE_MS / SESSION_CACHE_MS in caches
+ * this middleware owns (one pair per app, `app.authCaches`), so an authenticated request
+ * costs no database round trip; the logout route forgets its session there at once.
+ *
  * Writes are closed by default: every POST/PUT/PATCH/DELETE route under /api/ gets `requireUser`
  * as its first onRequest hook, so an anonymous write answers 401 before its body is even read
  * or validated, and a new route cannot forget the guard. `config: { public: true }` opts out
@@ -16,11 +20,12 @@ import { AppError } from '../../app/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { Database } from '../../db/client.ts';
 import { readSessionCookie } from './cookies.ts';
-import { CSRF_HEADER, csrfValid, UNSAFE_METHODS } from './csrf.ts';
+import { CSRF_HEADER, csrfMatches, csrfToken, UNSAFE_METHODS } from './csrf.ts';
 import { userRefusal } from './guards.ts';
 import { resolveSecretKey } from './secret-key.ts';
 import { authenticateToken, cachedTokenUser, toAuthenticated } from './service.ts';
 import { sessionUser } from './sessions.ts';
+import { createAuthCaches, type CachedUser } from './user-cache.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,9 +40,17 @@ declare module 'fastify' {
   }
 }
 
-export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRET_KEY' | 'dataDir' | 'TOKEN_CACHE_MS'>, deps: { database: Database }): void {
+const csrfRefusal = () => new AppError('forbidden', `CSRF token missing or invalid: send the ${CSRF_HEADER} header (the conveyor_csrf cookie's value)`);
+
+export function authentication(
+  app: FastifyInstance,
+  config: Pick<Config, 'SECRET_KEY' | 'dataDir' | 'TOKEN_CACHE_MS' | 'SESSION_CACHE_MS'>,
+  deps: { database: Database },
+): void {
   const secret = resolveSecretKey(config);
   const { db } = deps.database;
+  const caches = createAuthCaches(config);
+  app.decorate('authCaches', caches);
   app.decorateRequest('user', null);
   app.decorateRequest('sessionId', null);
   app.addHook('onRoute', (route) => {
@@ -47,14 +60,29 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
     const guard: onRequestHookHandler = (request, _reply, done) => done(UNSAFE_METHODS.has(request.method) ? userRefusal(request) : undefined);
     route.onRequest = [guard, ...[route.onRequest ?? []].flat()] as typeof route.onRequest;
   });
-  // Callback style: an anonymous request (no Authorization, no cookie) costs no promise.
+  /** Take a verified session for this request; a refusal when an unsafe request lacks its CSRF token. */
+  function useSession(request: FastifyRequest, sessionId: string, session: CachedUser): AppError | undefined {
+    request.user = session.user;
+    request.sessionId = sessionId;
+    if (!UNSAFE_METHODS.has(request.method) || request.routeOptions.config.csrf === false) return undefined;
+    return csrfMatches(session.csrf!, request.headers[CSRF_HEADER]) ? undefined : csrfRefusal();
+  }
+
+  // Callback style: an anonymous request (no Authorization, no cookie) costs no promise, and
+  // neither does a token or session seen in the last TOKEN_CACHE_MS / SESSION_CACHE_MS.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers.authorization === undefined && request.headers.cookie === undefined) return done();
-    // A token seen in the last TOKEN_CACHE_MS is answered from memory, without a promise.
-    const known = cachedTokenUser(request.headers.authorization);
-    if (known) {
-      request.user = known;
-      return done();
+    const { authorization, cookie } = request.headers;
+    if (authorization === undefined && cookie === undefined) return done();
+    if (authorization !== undefined) {
+      const known = cachedTokenUser(authorization, caches.tokens);
+      if (known) {
+        request.user = known;
+        return done();
+      }
+    } else {
+      const sessionId = readSessionCookie(request);
+      const known = sessionId === undefined ? undefined : caches.sessions.get(sessionId);
+      if (known) return done(useSession(request, sessionId!, known));
     }
     authenticate(request).then(() => done(), done);
   });
@@ -66,19 +94,18 @@ export function authentication(app: FastifyInstance, config: Pick<Config, 'SECRE
       if (scheme?.toLowerCase() !== 'bearer' || !token) {
         throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
       }
-      const user = await authenticateToken(db, token, config.TOKEN_CACHE_MS);
+      const user = await authenticateToken(db, token, caches.tokens);
       if (!user) throw new AppError('unauthenticated', 'Invalid or revoked token');
       request.user = user;
       return;
     }
     const sessionId = readSessionCookie(request);
     if (!sessionId) return;
-    const row = await sessionUser(db, sessionId);
-    if (!row) return; // expired or ended: the anonymous user; routes that need one answer 401
-    request.user = toAuthenticated(row, 'session');
-    request.sessionId = sessionId;
-    if (UNSAFE_METHODS.has(request.method) && request.routeOptions.config.csrf !== false && !csrfValid(secret, sessionId, request.headers[CSRF_HEADER])) {
-      throw new AppError('forbidden', `CSRF token missing or invalid: send the ${CSRF_HEADER} header (the conveyor_csrf cookie's value)`);
-    }
+    const found = await sessionUser(db, sessionId);
+    if (!found) return; // expired or ended: the anonymous user; routes that need one answer 401
+    const session: CachedUser = { user: toAuthenticated(found.user, 'session'), csrf: Buffer.from(csrfToken(secret, sessionId)) };
+    caches.sessions.remember(sessionId, session, found.expiresAt.getTime());
+    const refusal = useSession(request, sessionId, session);
+    if (refusal) throw refusal;
   }
 }

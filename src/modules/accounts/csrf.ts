@@ -18,8 +18,12 @@ export function csrfToken(secret: Buffer, sessionId: string): string {
 }
 
 export function csrfValid(secret: Buffer, sessionId: string, sent: string | string[] | undefined): boolean {
+  return csrfMatches(Buffer.from(csrfToken(secret, sessionId)), sent);
+}
+
+/** Compare a sent token with the expected one (kept by the session cache), in constant time. */
+export function csrfMatches(expected: Buffer, sent: string | string[] | undefined): boolean {
   if (typeof sent !== 'string') return false;
-  const expected = Buffer.from(csrfToken(secret, sessionId));
   const given = Buffer.from(sent);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

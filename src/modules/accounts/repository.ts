@@ -57,14 +57,14 @@ export async function insertSession(db: Db, input: { idHash: string; userId: num
   await db.insert(sessions).values(input);
 }
 
-export async function findUserBySessionHash(db: Db, idHash: string): Promise<UserRow | undefined> {
+export async function findUserBySessionHash(db: Db, idHash: string): Promise<{ user: UserRow; expiresAt: Date } | undefined> {
   const [row] = await db
-    .select({ user: users })
+    .select({ user: users, expiresAt: sessions.expiresAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, sql`now()`)))
     .limit(1);
-  return row?.user;
+  return row;
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

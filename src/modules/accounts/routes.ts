@@ -70,7 +70,9 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ database: Database; con
       if (!sameOriginOrDirect(request)) throw new AppError('forbidden', 'Cross-site login refused');
       const row = await verifyCredentials(db, request.body.username, request.body.password);
       if (!row) throw new AppError('unauthenticated', 'Invalid username or password');
-      const session = await startSession(db, row.id, config.SESSION_MAX_AGE, readSessionCookie(request));
+      const previous = readSessionCookie(request);
+      if (previous) app.authCaches.sessions.forget(previous);
+      const session = await startSession(db, row.id, config.SESSION_MAX_AGE, previous);
       const csrf = csrfToken(secret, session.id);
       setSessionCookies(request, reply, { id: session.id, csrf, maxAge: config.SESSION_MAX_AGE });
       return { user: toUser(row), csrf_token: csrf };
@@ -82,7 +84,11 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ database: Database; con
     schema: { tags: ['accounts'], summary: 'End the session (idempotent)', response: { 204: Type.Null(), ...errorResponses(403) } },
     handler: async (request, reply) => {
       const sessionId = readSessionCookie(request);
-      if (sessionId) await endSession(db, sessionId);
+      if (sessionId) {
+        // Forgotten here at once; other processes keep it for SESSION_CACHE_MS at most.
+        app.authCaches.sessions.forget(sessionId);
+        await endSession(db, sessionId);
+      }
       clearSessionCookies(request, reply);
       return reply.code(204).send(null);
     },

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import * as repo from './repository.ts';
-import { cachedUser, DEFAULT_TOKEN_CACHE_MS, forgetTokens, rememberUser } from './token-cache.ts';
+import type { UserCache } from './user-cache.ts';
 import type { AuthenticatedUser } from './user.ts';
 import type { UserRow } from './table.ts';
 
@@ -43,22 +43,23 @@ export async function createToken(db: Db, username: string, name = ''): Promise<
  * The user behind an `Authorization: Bearer <token>` header when that token is in the cache,
  * else undefined (the caller then takes the full path, `authenticateToken`).
  */
-export function cachedTokenUser(header: string | undefined): AuthenticatedUser | undefined {
+export function cachedTokenUser(header: string | undefined, cache: UserCache): AuthenticatedUser | undefined {
   if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
   const token = header.slice(7);
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
-  return cachedUser(hashToken(token));
+  return cache.get(hashToken(token))?.user;
 }
 
-export async function authenticateToken(db: Db, token: string, cacheMs = DEFAULT_TOKEN_CACHE_MS): Promise<AuthenticatedUser | null> {
+/** The user of an API token, from `cache` when it was verified within its TTL. */
+export async function authenticateToken(db: Db, token: string, cache?: UserCache): Promise<AuthenticatedUser | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   const hash = hashToken(token);
-  const cached = cachedUser(hash);
-  if (cached) return cached;
+  const cached = cache?.get(hash);
+  if (cached) return cached.user;
   const row = await repo.findUserByTokenHash(db, hash);
   if (!row) return null;
   const user = toAuthenticated(row, 'token');
-  rememberUser(hash, user, cacheMs);
+  cache?.remember(hash, { user });
   return user;
 }
 
@@ -78,9 +79,10 @@ export async function verifyCredentials(db: Db, username: string, password: stri
   return repo.recordLogin(db, row.id, upgraded);
 }
 
-/** Revoke live tokens by their printed prefix (e.g. `cvt_AbCdEfGh`); returns how many were revoked. */
+/**
+ * Revoke live tokens by their printed prefix (e.g. `cvt_AbCdEfGh`); returns how many were
+ * revoked. Servers that verified one within TOKEN_CACHE_MS keep accepting it until then.
+ */
 export async function revokeTokens(db: Db, prefix: string): Promise<number> {
-  const revoked = await repo.revokeToken(db, prefix);
-  forgetTokens();
-  return revoked;
+  return repo.revokeToken(db, prefix);
 }

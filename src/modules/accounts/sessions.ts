@@ -1,7 +1,8 @@
 /**
  * Server-side sessions: a random id in an HttpOnly cookie, its SHA-256 in the database.
  * Every login mints a new id (no fixation), logout deletes the row, expired rows are purged
- * at login and on a timer. Nothing lives in process memory, so every run mode behaves alike.
+ * at login and on a timer. The database is the truth; each app remembers a verified session
+ * for SESSION_CACHE_MS at most (user-cache.ts), and forgets one it ends at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
@@ -23,8 +24,8 @@ export async function startSession(db: Db, userId: number, maxAgeSeconds: number
   return { id, expiresAt };
 }
 
-/** The user of a live session, or undefined for an unknown, expired or malformed id. */
-export async function sessionUser(db: Db, id: string): Promise<UserRow | undefined> {
+/** The user of a live session and when it expires, or undefined for an unknown, expired or malformed id. */
+export async function sessionUser(db: Db, id: string): Promise<{ user: UserRow; expiresAt: Date } | undefined> {
   if (!SESSION_ID.test(id)) return undefined;
   return repo.findUserBySessionHash(db, hashId(id));
 }

@@ -20,6 +20,7 @@ import {
   TaskListQuery,
 } from './schemas.ts';
 import type { TaskMonitor } from './source.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
 
 export interface DashboardApiOptions {
   readonly monitor: TaskMonitor;
@@ -32,7 +33,7 @@ const security: { [scheme: string]: string[] }[] = [{ session: [] }, { bearer: [
 export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor, bullBoard }) => {
   app.addHook('preHandler', requireStaff);
 
-  const hub = createLiveHub(monitor, (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: task engine unavailable'));
+  const hub = createLiveHub(monitor, (err) => app.log.warn({ err: errorSummary(err) }, 'dashboard: task engine unavailable'));
   // Open event streams would hold the server open: end them before it closes.
   app.addHook('preClose', async () => hub.close());
 

@@ -16,9 +16,11 @@ export type BulkCreated = Static<typeof BulkCreated>;
 export const BulkUpdate = Type.Object(
   {
     ids: Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { minItems: 1, maxItems: MAX_BULK }),
-    set: Type.Object(
-      { status: Type.Optional(ItemStatus), score: Type.Optional(Score), description: Type.Optional(Description) },
-      { additionalProperties: false },
+    set: Type.Optional(
+      Type.Object(
+        { status: Type.Optional(ItemStatus), score: Type.Optional(Score), description: Type.Optional(Description) },
+        { additionalProperties: false, description: 'Fields given the same value on every item; optional when `append_description` is given' },
+      ),
     ),
     append_description: Type.Optional(
       Type.String({
@@ -27,7 +29,7 @@ export const BulkUpdate = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'At least one of `set` (naming a field) and `append_description`; with neither the answer is 400 naming both' },
 );
 export type BulkUpdate = Static<typeof BulkUpdate>;
 

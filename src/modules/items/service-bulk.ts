@@ -28,9 +28,14 @@ export async function bulkCreate(s: ItemStore, entries: BulkCreate): Promise<Bul
 
 /** Every listed item is updated, or none is: a missing id answers 404 and rolls back. */
 export async function bulkUpdate(s: ItemStore, body: BulkUpdate): Promise<BulkUpdated> {
-  const { set, append_description: append } = body;
+  const { set = {}, append_description: append } = body;
   if (set.status === undefined && set.score === undefined && set.description === undefined && append === undefined) {
-    throw new AppError('invalid_request', 'Nothing to update', { details: [{ field: 'body.set', message: 'must name at least one field, or give append_description' }] });
+    throw new AppError('invalid_request', 'Nothing to update: give set, append_description or both', {
+      details: [
+        { field: 'body.set', message: 'must name at least one field when append_description is absent' },
+        { field: 'body.append_description', message: 'is required when set names no field' },
+      ],
+    });
   }
   const ids = [...new Set(body.ids)];
   try {

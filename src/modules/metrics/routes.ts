@@ -1,13 +1,17 @@
 /**
  * `GET /metrics` in Prometheus text format: HTTP, task and default process metrics.
- * Each app gets its own registry, so tests can build several apps in one process.
+ * Each app gets its own registry, so tests can build several apps in one process. Under
+ * `serve --workers N` the answer covers every HTTP process (cluster.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { AppError, errorResponses } from '../../app/errors.ts';
 import type { TaskMonitor } from '../dashboard/source.ts';
+import { clusterMetricsSource, inCluster } from './cluster.ts';
 import { registerHttpMetrics } from './http.ts';
 import { registerTaskMetrics } from './tasks.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
 
 export interface MetricsOptions {
   /** The task engine's monitor API; without it only HTTP and process metrics are exported. */
@@ -20,20 +24,29 @@ export function registerMetrics(app: FastifyInstance, opts: MetricsOptions = {})
   registerHttpMetrics(app, registry);
   if (opts.monitor) {
     const stop = registerTaskMetrics(registry, opts.monitor, {
-      onError: (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'metrics: task engine unavailable'),
+      onError: (err) => app.log.warn({ err: errorSummary(err) }, 'metrics: task engine unavailable'),
     });
     app.addHook('onClose', async () => stop());
   }
 
+  const clusterMetrics = inCluster() ? clusterMetricsSource(registry) : undefined;
   app.get('/metrics', {
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',
-      description: 'HTTP request counts and latency by route and status, task events and runtimes by name and state, queue depth, workers online, process metrics.',
-      response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+      description:
+        'HTTP request counts and latency by route and status, task events and runtimes by name and state, queue depth, workers online, process metrics. ' +
+        'Under `serve --workers N` one scrape covers all N HTTP processes (counters and histograms summed); 503 when they cannot be gathered.',
+      response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errorResponses(503) },
     },
     handler: async (_request, reply) => {
-      const body = await registry.metrics();
+      let body: string;
+      try {
+        body = await (clusterMetrics ?? (() => registry.metrics()))();
+      } catch (err) {
+        // A scrape that covers one process of N would look right and be wrong: fail it instead.
+        throw new AppError('unavailable', 'The cluster\'s metrics could not be gathered right now', { cause: err });
+      }
       return reply.type(registry.contentType).send(body);
     },
   });

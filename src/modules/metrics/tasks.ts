@@ -2,6 +2,10 @@
  * Task metrics, Flower-style: counters fed by the engine's live events (state changes
  * seen by this process), and gauges read from the engine when Prometheus scrapes
  * (queue depth, workers online), so nothing polls between scrapes.
+ *
+ * Every serve process sees every task event and reads the same engine, so under
+ * `serve --workers N` these series are the same in each process: merged with `max` (or `min`
+ * for engine_up), not summed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TaskEvent, WorkerInfo } from '../../tasks/types.ts';
@@ -44,18 +48,21 @@ export interface TaskMetricsOptions {
 export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, opts: TaskMetricsOptions = {}): () => void {
   const events = new Counter({
     name: 'conveyor_task_events_total',
+    aggregator: 'max',
     help: 'Task state changes by task name and new state',
     labelNames: ['name', 'state'] as const,
     registers: [registry],
   });
   const retries = new Counter({
     name: 'conveyor_task_retries_total',
+    aggregator: 'max',
     help: 'Task retries by task name',
     labelNames: ['name'] as const,
     registers: [registry],
   });
   const runtime = new Histogram({
     name: 'conveyor_task_runtime_seconds',
+    aggregator: 'max',
     help: 'Task runtime from start to finish, by task name and final state',
     labelNames: ['name', 'state'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
@@ -67,6 +74,7 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
   const snapshot = () => (inflight ??= readEngine(monitor, opts.onError).finally(() => (inflight = undefined)));
   new Gauge({
     name: 'conveyor_task_engine_up',
+    aggregator: 'min',
     help: '1 when the task engine answered this scrape, else 0',
     registers: [registry],
     async collect() {
@@ -75,6 +83,7 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
   });
   new Gauge({
     name: 'conveyor_queue_jobs',
+    aggregator: 'max',
     help: 'Jobs in each queue by state (waiting is the queue depth)',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
@@ -87,6 +96,7 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
   });
   new Gauge({
     name: 'conveyor_workers_online',
+    aggregator: 'max',
     help: 'Workers whose last heartbeat is recent',
     registers: [registry],
     async collect() {

@@ -11,7 +11,9 @@ import { streamTaskEvents, type SseOptions } from './sse.ts';
 export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: SseOptions }> = async (app, { tasks, sse }) => {
   const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 
+  // The contract's path is /api/tasks exactly; 'no-slash' also keeps OpenAPI from listing it as /api/tasks/.
   app.post('/', {
+    prefixTrailingSlash: 'no-slash',
     preHandler: requireUser,
     schema: {
       tags: ['tasks'],
@@ -27,6 +29,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
   });
 
   app.get('/', {
+    prefixTrailingSlash: 'no-slash',
     schema: { tags: ['tasks'], summary: 'Recent tasks, newest first', querystring: ListQuery, response: { 200: TaskList, ...errorResponses(400) } },
     handler: async (request) => service.list(tasks, request.query, request.user),
   });
