@@ -5,15 +5,9 @@ export default defineCommand({
   description: 'Apply every pending migration (application tables and the task engine)',
   configure: (cmd) => cmd,
   async run() {
-    const { loadConfig, loadDotEnv } = await import('../config/index.ts');
-    const { createLogger } = await import('../app/logger.ts');
-    const { openData } = await import('../db/runtime.ts');
+    const { withDatabase } = await import('../server/runtime.ts');
     const { migrateApp } = await import('../db/migrate.ts');
-    loadDotEnv();
-    const config = loadConfig();
-    const logger = createLogger(config, 'migrate');
-    const data = await openData(config, { command: 'migrate', logger, poolSize: 2, migrate: false });
-    try {
+    await withDatabase('migrate', async ({ config, logger, data }) => {
       await migrateApp(data.database);
       logger.info({ mode: config.mode }, 'application migrations applied');
       if (!config.REDIS_URL) {
@@ -22,8 +16,6 @@ export default defineCommand({
         const version = await migrateTaskEngine(data.url);
         logger.info({ version }, 'task engine migrations applied');
       }
-    } finally {
-      await data.close();
-    }
+    }, { migrate: false });
   },
 });

@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<void> {
   const chosen = argv[2];
   const names = chosen && chosen in verbs ? [chosen] : Object.keys(verbs);
   // Before any verb module: tracing patches http, pg and fastify as they are imported.
-  await (await import('../lib/tracing.ts')).startTracingIfConfigured();
+  await (await import('../server/tracing.ts')).startTracingIfConfigured();
   for (const name of names) {
     const def = (await verbs[name]!()).default;
     const cmd = def.configure(program.command(def.name).description(def.description));

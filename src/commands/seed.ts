@@ -35,34 +35,29 @@ export default defineCommand({
       .requiredOption('--items <n>', 'how many items to insert', intOption(1, 100_000_000))
       .addOption(new Option('--batch <n>', 'rows per INSERT statement').default(5000).argParser(intOption(1, 50_000))),
   async run(_args, opts) {
-    const { loadConfig, loadDotEnv } = await import('../config/index.ts');
-    const { createLogger } = await import('../app/logger.ts');
-    const { openData } = await import('../db/runtime.ts');
+    const { withDatabase } = await import('../server/runtime.ts');
     const { seedItems, newRunId } = await import('../modules/items/seed.ts');
-    loadDotEnv();
-    const config = loadConfig();
-    const logger = createLogger(config, 'seed');
     const total = opts.items as number;
-    const data = await openData(config, { command: 'seed', logger, poolSize: 2 });
-    const runId = newRunId();
-    const progress = await progressReporter(total);
-    let inserted = 0;
-    const started = Date.now();
-    try {
-      await seedItems(data.database.db, {
-        count: total,
-        batchSize: opts.batch as number,
-        runId,
-        onProgress: (n) => { inserted = n; progress.update(n); },
-      });
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause ?? (err as Error);
-      throw new CommandError(`seeding failed after ${inserted} of ${total} items: ${cause.message}`);
-    } finally {
-      progress.stop();
-      await data.close();
-    }
-    const secs = (Date.now() - started) / 1000;
-    process.stdout.write(`inserted ${inserted} items (item-${runId}-1 … item-${runId}-${inserted}) in ${secs.toFixed(1)} s\n`);
+    await withDatabase('seed', async ({ data }) => {
+      const runId = newRunId();
+      const progress = await progressReporter(total);
+      let inserted = 0;
+      const started = Date.now();
+      try {
+        await seedItems(data.database.db, {
+          count: total,
+          batchSize: opts.batch as number,
+          runId,
+          onProgress: (n) => { inserted = n; progress.update(n); },
+        });
+      } catch (err) {
+        const cause = (err as { cause?: Error }).cause ?? (err as Error);
+        throw new CommandError(`seeding failed after ${inserted} of ${total} items: ${cause.message}`);
+      } finally {
+        progress.stop();
+      }
+      const secs = (Date.now() - started) / 1000;
+      process.stdout.write(`inserted ${inserted} items (item-${runId}-1 … item-${runId}-${inserted}) in ${secs.toFixed(1)} s\n`);
+    });
   },
 });

@@ -7,6 +7,8 @@ import * as schema from './schema.ts';
 export type Db = NodePgDatabase<typeof schema>;
 
 export interface Database {
+  /** The connection string (for the connections a pool cannot hold, like LISTEN). */
+  readonly url: string;
   readonly pool: pg.Pool;
   readonly db: Db;
   close(): Promise<void>;
@@ -44,6 +46,7 @@ export function createDatabase(opts: DatabaseOptions): Database {
   });
   const db = drizzle(pool, { schema });
   return {
+    url: opts.url,
     pool,
     db,
     close: () => (closed ??= pool.end()),

@@ -2,4 +2,4 @@
 export { app } from './pg-schema.ts';
 export * from '../modules/items/table.ts';
 export * from '../modules/accounts/table.ts';
-export * from '../modules/tasks/table.ts';
+export * from '../tasks/table.ts';

@@ -1,56 +1,45 @@
 /**
- * The task client on BullMQ: enqueue (Celery's `.delay()`), look up (`AsyncResult`),
- * list, revoke, retry, counts and live events. State is read from BullMQ's own job
- * record (see state.ts), so it survives restarts of every process.
+ * The task client: enqueue (Celery's `.delay()`), look up (`AsyncResult`), list, revoke,
+ * retry, counts and live events. Every read is of Conveyor's task table (records.ts);
+ * BullMQ only receives the jobs.
+ *
+ * An enqueue hands the job to the broker and writes the task's row at the same time, and
+ * answers once both are done. A crash in between loses nothing: a job without a row gets one
+ * from its worker (the claim is an upsert), and a row without a job (written as not yet
+ * dispatched; the claim marks it) is handed over by the relay's sweep. If one of the two
+ * fails, the other is taken back and the call fails (503): not accepted, so not run. One
+ * inside a caller's transaction is only written, and the relay hands it over after the commit.
  */
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'bullmq';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
-import type { TaskBackend, TaskJobData, TaskQueueEvents } from './backend.ts';
+import { batched, type Batched } from '../lib/batch.ts';
+import { createPgListener, type PgListener } from '../lib/pg-listen.ts';
+import type { TaskBackend, TaskJobData } from './backend.ts';
+import { describeUnserved, unservedQueues } from './coverage.ts';
+import type { AnyTask } from './define.ts';
 import { QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
 import { jobOptions } from './job-options.ts';
+import {
+  decodeCursor,
+  findTask,
+  forgetTask,
+  insertTasksInTransaction,
+  listTaskRows,
+  markDispatched,
+  resetTask,
+  revokeTask,
+  TASK_CHANNEL,
+  toRecord,
+  type NewTask,
+} from './records.ts';
 import type { TaskRegistry } from './registry.ts';
-import { toRecord, type BullState } from './state.ts';
-import { listWorkers, minuteHistory, recordRevocation } from './store.ts';
+import { counterTotals, listWorkers, minuteHistory } from './store.ts';
 import type { TaskClient } from './task-client.ts';
-import { finishedStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskRecord, type TaskState } from './types.ts';
+import { finishedStates, taskStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskState } from './types.ts';
 import { validateArgs } from './validate.ts';
-import { listTasks } from './list.ts';
-import { describeUnserved, unservedQueues } from './coverage.ts';
-
-/** Tasks whose name this client remembers for its live events (oldest forgotten first). */
-const KNOWN_MAX = 10_000;
-
-const QUEUE_EVENT_TYPES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
-type QueueEventType = (typeof QUEUE_EVENT_TYPES)[number];
-/** What BullMQ's QueueEvents hand a listener (the fields used here). */
-interface QueueEventArgs {
-  readonly jobId: string;
-  readonly prev?: string;
-  readonly returnvalue?: unknown;
-}
-
-/**
- * The state an event alone proves, or undefined when the job must be read: a `waiting` after
- * a failure may be a RETRY, a `failed` may be REVOKED or a RETRY, `delayed` may be either.
- */
-function stateOf(type: QueueEventType, args: QueueEventArgs): TaskState | undefined {
-  if (type === 'active') return 'STARTED';
-  if (type === 'completed') return 'SUCCESS';
-  if (type === 'waiting' && args.prev === undefined) return 'PENDING';
-  return undefined;
-}
-
-/** A `completed` event's return value: JSON text on both backends. */
-function parseResult(value: unknown): unknown {
-  if (typeof value !== 'string') return value ?? null;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}
+import { taskWriter } from './writer.ts';
+import type { JobsOptions } from 'bullmq';
 
 /** How long a queue's waiting count is trusted before it is read again. */
 const COUNT_TTL_MS = 250;
@@ -64,110 +53,103 @@ export interface BullTaskClientOptions {
   readonly ownsBackend?: boolean;
 }
 
+type Job = { name: string; data: TaskJobData; opts: JobsOptions };
+
+/** A notification's rows: [id, state, name, retries]. */
+function parseChanges(payload: string): TaskEvent[] {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(payload);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(rows)) return [];
+  const at = new Date();
+  const events: TaskEvent[] = [];
+  for (const r of rows) {
+    if (!Array.isArray(r) || typeof r[0] !== 'string' || !taskStates.includes(r[1] as TaskState)) continue;
+    events.push({ taskId: r[0], state: r[1] as TaskState, name: String(r[2]), retries: Number(r[3]) || 0, at });
+  }
+  return events;
+}
+
 export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
   const { config, registry, backend, database } = opts;
   const queues = () => registry.queues();
-  const waiting = new Map<string, { count: number; at: number; refreshing?: Promise<void> }>();
+  const writer = taskWriter(database.pool);
+  const waiting = new Map<string, { count: number; at: number }>();
 
   async function checkLimit(queue: string): Promise<void> {
     let entry = waiting.get(queue);
     if (!entry || Date.now() - entry.at > COUNT_TTL_MS) {
-      const fresh = await backend.queue(queue).getJobCountByTypes('waiting', 'prioritized');
-      entry = { count: fresh, at: Date.now() };
+      const c = await backend.queue(queue).getJobCounts('waiting', 'prioritized');
+      entry = { count: (c.waiting ?? 0) + (c.prioritized ?? 0), at: Date.now() };
       waiting.set(queue, entry);
     }
     if (entry.count >= config.TASK_QUEUE_LIMIT) throw new QueueFullError(queue, config.TASK_QUEUE_LIMIT);
     entry.count++; // counted until the next read, so a burst cannot overshoot
   }
 
-  async function findJob(id: string): Promise<Job<TaskJobData> | undefined> {
-    for (const q of queues()) {
-      const job = await backend.queue(q).getJob(id);
-      if (job) return job;
+  // One addBulk per queue for the jobs of concurrent enqueues.
+  const adders = new Map<string, Batched<Job, void>>();
+  const add = (queue: string, job: Job) => {
+    let a = adders.get(queue);
+    if (!a) {
+      a = batched<Job, void>(async (jobs) => {
+        await backend.queue(queue).addBulk(jobs);
+        return jobs.map(() => undefined);
+      }, { maxItems: 200, concurrency: 2 });
+      adders.set(queue, a);
     }
-    return undefined;
+    return a(job);
+  };
+
+  function prepare(task: AnyTask, args: unknown, options: EnqueueOptions, id: string): { row: NewTask; job: Job } {
+    const queue = task.options.queue ?? 'default';
+    const stored = {
+      ...(options.retries !== undefined ? { retries: options.retries } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+    };
+    const row: NewTask = {
+      id,
+      name: task.name,
+      queue,
+      args,
+      createdBy: options.createdBy ?? null,
+      requestId: options.requestId ?? null,
+      traceId: options.traceId ?? null,
+      runAt: options.delayMs ? new Date(Date.now() + options.delayMs) : null,
+      options: stored,
+      // Marked by the worker's claim; one never claimed is the relay's sweep's to hand over.
+      dispatched: false,
+    };
+    const data: TaskJobData = {
+      args,
+      ...(options.createdBy != null ? { by: options.createdBy } : {}),
+      ...(options.requestId ? { req: options.requestId } : {}),
+      ...(options.traceId ? { tr: options.traceId } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    };
+    return { row, job: { name: task.name, data, opts: jobOptions(task, { ...options, taskId: id }) } };
   }
 
-  /** The job and its state are two reads: re-read until they agree (a finish can land between them). */
-  async function record(job: Job<TaskJobData>): Promise<TaskRecord> {
-    const queue = backend.queue(job.queueName);
-    let current = job;
-    for (let i = 0; ; i++) {
-      const state = (await queue.getJobState(current.id ?? '')) as BullState;
-      const finished = state === 'completed' || state === 'failed';
-      if (Boolean(current.finishedOn) === finished || i === 3) return toRecord(current, state);
-      current = (await queue.getJob(current.id ?? '')) ?? current;
-    }
-  }
-
-  async function getTask(id: string): Promise<TaskRecord | undefined> {
-    const job = await findJob(id);
-    return job ? record(job) : undefined;
-  }
-
-  // Live events: one QueueEvents per queue, opened on the first subscriber.
+  // Live events: one LISTEN connection, opened on the first subscriber.
   const listeners = new Set<(e: TaskEvent) => void>();
   const watchers = new Map<string, Set<() => void>>();
-  let events: TaskQueueEvents[] | undefined;
-  // Most events need no read of the job: the task's name is known from the enqueue (or an
-  // earlier read) and `active` / `completed` / a first `waiting` say the state outright.
-  // Reading every job on each of its events (3+ per task, in every serve process, for the
-  // metrics) cost about as much CPU as handling the POST that enqueued it.
-  const known = new Map<string, { name: string; retries: number }>();
-  const remember = (id: string, name: string, retries: number) => {
-    known.delete(id);
-    known.set(id, { name, retries });
-    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value!);
-  };
-  const emit = (e: TaskEvent) => {
-    for (const l of listeners) l(e);
-  };
-  /** The event an arrival alone proves, without a read (or undefined). */
-  const provenEvent = (type: QueueEventType, args: QueueEventArgs): TaskEvent | undefined => {
-    const k = known.get(args.jobId);
-    const state = k ? stateOf(type, args) : undefined;
-    if (!k || !state) return undefined;
-    if (state === 'SUCCESS') known.delete(args.jobId);
-    return { taskId: args.jobId, name: k.name, state, at: new Date(), retries: k.retries, ...(state === 'SUCCESS' ? { result: parseResult(args.returnvalue) } : {}) };
-  };
-  const readEvent = async (jobId: string): Promise<TaskEvent | undefined> => {
-    const t = await getTask(jobId);
-    if (!t) return undefined;
-    if (finishedStates.has(t.state)) known.delete(t.id);
-    else remember(t.id, t.name, t.retries);
-    return { taskId: t.id, name: t.name, state: t.state, at: new Date(), retries: t.retries, ...(t.result !== undefined ? { result: t.result } : {}), ...(t.error ? { error: t.error } : {}) };
-  };
-  // A job's events are emitted in the order they arrived: while a read for one of them is in
-  // flight, later ones queue behind it (a slow read must not land after a newer state).
-  const inFlight = new Map<string, Promise<void>>();
-  const onJob = (type: QueueEventType, args: QueueEventArgs) => {
-    const { jobId } = args;
-    const ws = watchers.get(jobId);
-    if (ws) for (const w of ws) w();
-    if (listeners.size === 0) return;
-    const before = inFlight.get(jobId);
-    if (!before) {
-      const proven = provenEvent(type, args);
-      if (proven) return emit(proven);
-    }
-    const next: Promise<void> = (before ?? Promise.resolve())
-      .then(async () => {
-        const e = provenEvent(type, args) ?? (await readEvent(jobId));
-        if (e) emit(e);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        if (inFlight.get(jobId) === next) inFlight.delete(jobId);
-      });
-    inFlight.set(jobId, next);
-  };
-  const ensureEvents = () => {
-    if (events) return;
-    events = queues().map((q) => {
-      const qe = backend.queueEvents(q);
-      qe.on('error', () => undefined);
-      for (const type of QUEUE_EVENT_TYPES) qe.on(type, (args: QueueEventArgs) => onJob(type, args));
-      return qe;
+  let listener: PgListener | undefined;
+  const ensureListening = () => {
+    if (listener) return;
+    listener = createPgListener({ url: database.url, applicationName: 'conveyor-events', onError: () => undefined });
+    listener.on(TASK_CHANNEL, (payload) => {
+      for (const e of parseChanges(payload)) {
+        for (const w of watchers.get(e.taskId) ?? []) w();
+        for (const l of listeners) l(e);
+      }
+    });
+    // Notifications sent while the connection was down are gone: let every watcher re-read.
+    listener.onReconnect(() => {
+      for (const set of watchers.values()) for (const w of set) w();
     });
   };
 
@@ -177,79 +159,92 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       const task = registry.get(name);
       if (!task) throw new UnknownTaskError(name);
       validateArgs(task, args);
-      const queue = task.options.queue ?? 'default';
-      await checkLimit(queue);
-      const taskId = options.taskId ?? randomUUID();
-      const data: TaskJobData = {
-        args,
-        ...(options.createdBy != null ? { by: options.createdBy } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      };
-      // Known before the add: its first events can arrive before add() returns.
-      if (listeners.size > 0) remember(taskId, name, 0);
-      try {
-        await backend.queue(queue).add(name, data, jobOptions(task, config, { ...options, taskId }));
-      } catch (err) {
-        known.delete(taskId);
-        throw err;
+      const id = options.taskId ?? randomUUID();
+      const { row, job } = prepare(task, args, options, id);
+      if (options.tx) {
+        await insertTasksInTransaction(options.tx, [row]);
+        return { id, state: 'PENDING' };
       }
-      return { id: taskId, state: 'PENDING' };
+      await checkLimit(row.queue);
+      const [added, written] = await Promise.allSettled([add(row.queue, job), writer.insert(row)]);
+      if (added.status === 'rejected' || written.status === 'rejected') {
+        // Not accepted: take back whichever half went through.
+        if (added.status === 'fulfilled') await backend.queue(row.queue).remove(id).catch(() => undefined);
+        if (written.status === 'fulfilled') await forgetTask(database.pool, id).catch(() => undefined);
+        throw added.status === 'rejected' ? added.reason : (written as PromiseRejectedResult).reason;
+      }
+      return { id, state: 'PENDING' };
     },
     async delay(task, args, options) {
       return this.enqueue(task.name, args, options);
     },
-    getTask,
-    listTasks: (q: ListTasksQuery = {}): Promise<TaskPage> => listTasks({ backend, queues: queues() }, q),
+    async getTask(id) {
+      const row = await findTask(database.db, id);
+      return row ? toRecord(row) : undefined;
+    },
+    async listTasks(q: ListTasksQuery = {}): Promise<TaskPage> {
+      const beforeSeq = q.after ? decodeCursor(q.after) : undefined;
+      const { rows, next } = await listTaskRows(database.db, {
+        limit: q.limit ?? 100,
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.name ? { name: q.name } : {}),
+        ...(q.q ? { q: q.q } : {}),
+        ...(q.search ? { search: q.search } : {}),
+        ...(q.createdBy !== undefined ? { createdBy: q.createdBy } : {}),
+        ...(q.createdFrom ? { createdFrom: q.createdFrom } : {}),
+        ...(q.createdTo ? { createdTo: q.createdTo } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+      });
+      return { data: rows.map(toRecord), next };
+    },
     async revoke(id) {
-      const job = await findJob(id);
-      if (!job) return undefined;
-      const current = await record(job);
+      const row = await findTask(database.db, id);
+      if (!row) return undefined;
       // REVOKED is final like SUCCESS and FAILURE: revoking again is a 409, as the contract says.
-      if (finishedStates.has(current.state)) throw new TaskFinishedError(current.state);
-      await job.updateData({ ...job.data, revoked: true });
-      known.delete(id); // its next events are read, so they say REVOKED
-      await recordRevocation(database.db, id);
-      // A delayed task would otherwise sit until its time; let a worker discard it now.
-      if ((await job.getState()) === 'delayed') await job.promote().catch(() => undefined);
-      return { ...current, state: 'REVOKED' };
+      if (finishedStates.has(row.state)) throw new TaskFinishedError(row.state);
+      const task = registry.get(row.name);
+      if (!(await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL))) {
+        const now = await findTask(database.db, id);
+        throw new TaskFinishedError(now?.state ?? row.state);
+      }
+      // A waiting or delayed job leaves the broker now; a running one is stopped by its
+      // worker, which sees the row; one that cannot be removed is refused at its claim.
+      await backend.queue(row.queue).remove(id).catch(() => undefined);
+      return toRecord((await findTask(database.db, id)) ?? row);
     },
     async retry(id) {
-      const job = await findJob(id);
-      if (!job) return undefined;
-      const state = (await job.getState()) as BullState;
-      if (state !== 'failed' && state !== 'completed') throw new TaskFinishedError(toRecord(job, state).state);
-      if (job.data.revoked) await job.updateData({ ...job.data, revoked: false });
-      await job.retry(state);
-      return record(job);
+      const row = await findTask(database.db, id);
+      if (!row) return undefined;
+      if (!finishedStates.has(row.state)) throw new TaskFinishedError(row.state);
+      const task = registry.get(row.name);
+      if (!task) throw new UnknownTaskError(row.name);
+      if (!(await resetTask(database.pool, id))) throw new TaskFinishedError(row.state);
+      const { job } = prepare(task, row.args, { createdBy: row.createdBy, ...(row.requestId ? { requestId: row.requestId } : {}), ...row.options }, id);
+      await add(row.queue, job);
+      await markDispatched(database.pool, [id]);
+      const now = await findTask(database.db, id);
+      return now ? toRecord(now) : undefined;
     },
     async queueCounts(): Promise<QueueCounts[]> {
       return Promise.all(
         queues().map(async (queue) => {
           const q = backend.queue(queue);
-          const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
-          return {
-            queue,
-            waiting: c.waiting ?? 0,
-            active: c.active ?? 0,
-            delayed: c.delayed ?? 0,
-            prioritized: c.prioritized ?? 0,
-            completed: c.completed ?? 0,
-            failed: c.failed ?? 0,
-            paused: await q.isPaused(),
-          };
+          const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+          return { queue, waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, prioritized: c.prioritized ?? 0, paused: await q.isPaused() };
         }),
       );
     },
     listWorkers: () => listWorkers(database.db),
     unservedQueues: async () => unservedQueues(queues(), await listWorkers(database.db)),
     history: (minutes) => minuteHistory(database.db, minutes),
-    subscribe(listener) {
-      ensureEvents();
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    counters: () => counterTotals(database.db),
+    subscribe(l) {
+      ensureListening();
+      listeners.add(l);
+      return () => listeners.delete(l);
     },
     watch(id, onChange) {
-      ensureEvents();
+      ensureListening();
       let set = watchers.get(id);
       if (!set) watchers.set(id, (set = new Set()));
       set.add(onChange);
@@ -269,8 +264,9 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       },
     ],
     async close() {
-      await Promise.allSettled((events ?? []).map((e) => e.close()));
-      events = undefined;
+      await listener?.close();
+      listener = undefined;
+      await Promise.all([writer.drain(), ...[...adders.values()].map((a) => a.drain())]);
       if (opts.ownsBackend ?? true) await backend.close();
     },
   };

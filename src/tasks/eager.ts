@@ -81,6 +81,7 @@ export function eagerTaskClient(opts: { registry: TaskRegistry; config?: Pick<Co
     listWorkers: async () => [],
     unservedQueues: async () => [], // eager tasks run inline: no queue waits
     history: async () => [],
+    counters: async () => [],
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

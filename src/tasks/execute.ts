@@ -1,17 +1,11 @@
 /**
  * Running one task: the handler gets an AbortSignal; a timer and revocation race it, so
  * a run past its time limit ends `timeout` even when the handler ignores the signal.
- * Errors that retrying cannot fix become BullMQ's UnrecoverableError (no further attempts).
  */
-import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { TaskJobData } from './backend.ts';
-import { NonRetryableError, TaskRevokedError, TaskTimeoutError, type AnyTask, type TaskContext } from './define.ts';
+import type { TaskJob } from './backend.ts';
+import { TaskRevokedError, TaskTimeoutError, type AnyTask, type TaskContext } from './define.ts';
 import type { TaskRegistry } from './registry.ts';
-import { REVOKED_REASON } from './state.ts';
-
-/** Tasks running in this process, by id: revocation aborts them. */
-export type ActiveRuns = Map<string, AbortController>;
 
 export interface RunInput {
   readonly task: AnyTask;
@@ -75,26 +69,8 @@ export async function raceAbort(input: Pick<RunInput, 'controller' | 'timeoutMs'
   }
 }
 
-/** BullMQ's failure shape for an error: unrecoverable when retrying cannot help. */
-export function toBullError(err: unknown): Error {
-  if (err instanceof TaskRevokedError) return new UnrecoverableError(REVOKED_REASON);
-  if (err instanceof NonRetryableError) return new UnrecoverableError(err.message);
-  if (err instanceof Error) return err;
-  return new Error(String(err));
-}
-
 /** Runs a handler: in this event loop (runHandler) or in a sandboxed child (pool.ts). */
-export type Executor = (input: RunInput, job: Job<TaskJobData>, token: string | undefined) => Promise<unknown>;
-
-export interface ProcessorDeps {
-  readonly registry: TaskRegistry;
-  readonly active: ActiveRuns;
-  readonly logger: Logger;
-  /** Ids revoked recently in this process (covers a revocation racing the job's fetch). */
-  readonly revoked: Set<string>;
-  /** Default: run the handler here. */
-  readonly execute?: Executor;
-}
+export type Executor = (input: RunInput, job: TaskJob, token: string | undefined) => Promise<unknown>;
 
 /** The abort a sandboxed child receives from its parent (a string code: see pool.ts). */
 function abortFromParent(code: unknown): Error {
@@ -102,35 +78,25 @@ function abortFromParent(code: unknown): Error {
 }
 
 /**
- * The BullMQ processor every queue of a worker uses. `signal` is the parent's abort when
- * this runs inside a sandboxed child.
+ * What a sandboxed child runs for a job: the handler under its time limit and the parent's
+ * signal, nothing else (the parent claims the task and records how it ended).
  */
-export function createProcessor(deps: ProcessorDeps) {
-  const execute = deps.execute ?? runHandler;
-  return async (job: Job<TaskJobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
-    const id = job.id ?? '';
-    if (job.data.revoked || deps.revoked.has(id)) throw new UnrecoverableError(REVOKED_REASON);
-    const task = deps.registry.get(job.name);
-    if (!task) throw new UnrecoverableError(`unknown task ${job.name}`);
+export function childProcessor(registry: TaskRegistry, logger: Logger) {
+  return async (job: Pick<TaskJob, 'id' | 'name' | 'data' | 'attemptsMade' | 'updateProgress'>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const task = registry.get(job.name);
+    if (!task) throw new Error(`task ${job.name} is not registered in the sandbox`);
     const controller = new AbortController();
     signal?.addEventListener('abort', () => controller.abort(abortFromParent(signal.reason)), { once: true });
-    deps.active.set(id, controller);
-    try {
-      const result = await execute({
-        task,
-        taskId: id,
-        args: job.data.args,
-        attempt: job.attemptsMade + 1,
-        timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
-        log: () => deps.logger.child({ task_id: id, task: task.name }),
-        controller,
-        progress: (value) => job.updateProgress(value),
-      }, job, token);
-      return task.options.storeResult === false ? null : (result ?? null);
-    } catch (err) {
-      throw toBullError(err);
-    } finally {
-      deps.active.delete(id);
-    }
+    const id = job.id ?? '';
+    return runHandler({
+      task,
+      taskId: id,
+      args: job.data.args,
+      attempt: job.attemptsMade + 1,
+      timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
+      log: () => logger.child({ task_id: id, task: task.name }),
+      controller,
+      progress: (value) => job.updateProgress(value),
+    });
   };
 }

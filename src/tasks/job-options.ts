@@ -1,16 +1,13 @@
 /** A task's options (and a caller's overrides) as BullMQ job options. */
 import type { JobsOptions } from 'bullmq';
-import type { Config } from '../config/index.ts';
 import type { AnyTask, BackoffOptions } from './define.ts';
-import { keepJobs } from './retention.ts';
 import type { EnqueueOptions } from './types.ts';
 
 /** The backoff type name our workers' backoffStrategy answers to. */
 export const BACKOFF_TYPE = 'conveyor';
 
-export function jobOptions(task: AnyTask, config: Pick<Config, 'TASK_RESULT_TTL' | 'TASK_RESULT_MAX' | 'REDIS_URL'>, opts: EnqueueOptions = {}): JobsOptions {
+export function jobOptions(task: AnyTask, opts: EnqueueOptions = {}): JobsOptions {
   const retries = opts.retries ?? task.options.retries ?? 0;
-  const keep = keepJobs(config, task.options.resultTtl);
   const priority = opts.priority ?? task.options.priority;
   return {
     ...(opts.taskId ? { jobId: opts.taskId } : {}),
@@ -18,8 +15,9 @@ export function jobOptions(task: AnyTask, config: Pick<Config, 'TASK_RESULT_TTL'
     ...(retries > 0 ? { backoff: { type: BACKOFF_TYPE, delay: task.options.backoff?.delayMs ?? 1_000 } } : {}),
     ...(opts.delayMs ? { delay: opts.delayMs } : {}),
     ...(priority ? { priority } : {}),
-    removeOnComplete: keep,
-    removeOnFail: keep,
+    // The task table keeps the record (and trims it): a job is gone from the broker once run.
+    removeOnComplete: true,
+    removeOnFail: true,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Sandboxed pools (`conveyor worker --pool threads|process`): handlers run in worker
  * threads or child processes through BullMQ's own child runtime and protocol (its `Child`,
- * `ChildPool` and commands, with src/tasks/sandbox.ts as the processor file), driven by
+ * `ChildPool` and commands, with the composition root's processor file), driven by
  * this module, which adds what BullMQ's sandbox lacks:
  *
  * - recycling: a child is retired after `maxTasksPerChild` runs (Celery's
@@ -16,8 +16,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChildCommand, ChildPool, ParentCommand, type Child, type Job } from 'bullmq';
-import type { TaskJobData } from './backend.ts';
+import { ChildCommand, ChildPool, ParentCommand, type Child } from 'bullmq';
+import type { TaskJob } from './backend.ts';
 import { TaskTimeoutError } from './define.ts';
 
 export type SandboxKind = 'threads' | 'process';
@@ -27,6 +27,11 @@ export type AbortCode = 'timeout' | 'revoked' | 'shutdown';
 
 export interface SandboxPoolOptions {
   readonly kind: SandboxKind;
+  /**
+   * The module children load: its default export runs a job (the composition root's, which
+   * registers the same tasks as the worker).
+   */
+  readonly processorFile: string;
   /** Environment of the children (TASK_MODULES tells them which tasks to load). */
   readonly env: NodeJS.ProcessEnv;
   /** Retire a child after this many runs. Default: never. */
@@ -40,12 +45,11 @@ export interface SandboxPool {
    * Run one job in a child. When `signal` aborts, the child's handler is aborted too and the
    * child is killed if it has not settled within the grace period (the caller races the signal).
    */
-  run(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal): Promise<unknown>;
+  run(job: TaskJob, token: string | undefined, signal: AbortSignal): Promise<unknown>;
   /** Kill every child; runs still going are lost to their BullMQ lock (they run again). */
   close(): Promise<void>;
 }
 
-const processFile = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
 const bullDir = path.dirname(fileURLToPath(import.meta.resolve('bullmq')));
 
 /** The messages a child sends (BullMQ's child runtime, src/tasks/sandbox.ts inside). */
@@ -83,7 +87,7 @@ export function createSandboxPool(opts: SandboxPoolOptions): SandboxPool {
 
   return {
     async run(job, token, signal) {
-      const child = await pool.retain(processFile);
+      const child = await pool.retain(opts.processorFile);
       let killTimer: NodeJS.Timeout | undefined;
       let onExit: ((code: number | null, sig: string | null) => void) | undefined;
       let onMessage: ((msg: ChildMessage) => void) | undefined;

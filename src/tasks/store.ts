@@ -1,11 +1,11 @@
 /**
- * The engine's own rows in PostgreSQL (every mode has one): worker heartbeats,
- * revocations and the per-minute history. Repository functions take the Db first.
+ * The engine's bookkeeping rows in PostgreSQL (every mode has one): worker heartbeats, the
+ * per-minute history and the running totals behind /metrics. Repository functions take the Db first.
  */
-import { and, desc, gt, gte, sql } from 'drizzle-orm';
+import { and, desc, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { taskRevocations, taskStatsMinute, taskWorkers } from '../modules/tasks/table.ts';
-import type { TaskStatsMinute, WorkerInfo } from './types.ts';
+import { taskCounters, taskStatsMinute, taskWorkers } from './table.ts';
+import type { TaskState, TaskStatsMinute, WorkerInfo } from './types.ts';
 
 /** A worker is online while its last heartbeat is younger than this. */
 export const ONLINE_MS = 6_000;
@@ -42,20 +42,6 @@ export async function listWorkers(db: Db): Promise<WorkerInfo[]> {
     .orderBy(desc(taskWorkers.lastSeen));
   const now = Date.now();
   return rows.map((r) => ({ ...r, online: now - r.lastSeen.getTime() < ONLINE_MS }));
-}
-
-export async function recordRevocation(db: Db, taskId: string): Promise<void> {
-  await db.insert(taskRevocations).values({ taskId });
-}
-
-/** Revocations after `seq`; the first call (seq undefined) only learns the current end. */
-export async function revocationsSince(db: Db, seq: number | undefined): Promise<{ seq: number; ids: string[] }> {
-  if (seq === undefined) {
-    const [row] = await db.select({ max: sql<number | null>`max(${taskRevocations.seq})` }).from(taskRevocations);
-    return { seq: Number(row?.max ?? 0), ids: [] };
-  }
-  const rows = await db.select().from(taskRevocations).where(gt(taskRevocations.seq, seq)).orderBy(taskRevocations.seq).limit(1000);
-  return { seq: rows.at(-1)?.seq ?? seq, ids: rows.map((r) => r.taskId) };
 }
 
 export interface MinuteSample {
@@ -128,5 +114,53 @@ export async function pruneStore(db: Db): Promise<void> {
   const dayAgo = new Date(Date.now() - 86_400_000);
   await db.delete(taskStatsMinute).where(sql`${taskStatsMinute.minute} < ${dayAgo}`);
   await db.delete(taskWorkers).where(sql`${taskWorkers.lastSeen} < ${dayAgo}`);
-  await db.delete(taskRevocations).where(sql`${taskRevocations.revokedAt} < ${dayAgo}`);
+  await db.delete(taskCounters).where(sql`${taskCounters.updatedAt} < ${dayAgo}`);
+}
+
+/** One worker's additions to its running totals of a task name and outcome. */
+export interface CounterSample {
+  readonly name: string;
+  readonly state: TaskState;
+  readonly count: number;
+  readonly runtimeMs: number;
+  readonly hist: readonly number[];
+}
+
+export async function addCounters(db: Db, workerId: string, samples: readonly CounterSample[]): Promise<void> {
+  if (samples.length === 0) return;
+  await db
+    .insert(taskCounters)
+    .values(samples.map((s) => ({ workerId, name: s.name, state: s.state, count: s.count, runtimeSum: Math.round(s.runtimeMs), runtimeHist: [...s.hist] })))
+    .onConflictDoUpdate({
+      target: [taskCounters.workerId, taskCounters.name, taskCounters.state],
+      set: {
+        count: sql`${taskCounters.count} + excluded.count`,
+        runtimeSum: sql`${taskCounters.runtimeSum} + excluded.runtime_ms_sum`,
+        runtimeHist: sql`(SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i) FROM unnest(${taskCounters.runtimeHist}, excluded.runtime_hist) WITH ORDINALITY AS t(a, b, i))`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+
+export interface CounterTotal {
+  readonly name: string;
+  readonly state: TaskState;
+  readonly count: number;
+  readonly runtimeMs: number;
+  readonly hist: readonly number[];
+}
+
+/** The deployment's totals: every worker's counters summed. */
+export async function counterTotals(db: Db): Promise<CounterTotal[]> {
+  const rows = await db.select().from(taskCounters);
+  const byKey = new Map<string, { name: string; state: TaskState; count: number; runtimeMs: number; hist: number[] }>();
+  for (const r of rows) {
+    const key = `${r.name}\0${r.state}`;
+    const acc = byKey.get(key) ?? { name: r.name, state: r.state, count: 0, runtimeMs: 0, hist: new Array<number>(HIST_BUCKETS).fill(0) };
+    acc.count += r.count;
+    acc.runtimeMs += r.runtimeSum;
+    r.runtimeHist.forEach((n, i) => (acc.hist[i] = (acc.hist[i] ?? 0) + n));
+    byKey.set(key, acc);
+  }
+  return [...byKey.values()];
 }

@@ -2,6 +2,7 @@
 import type { Static, TSchema } from 'typebox';
 import type { TaskDefinition } from './define.ts';
 import type { TaskRegistry } from './registry.ts';
+import type { CounterTotal } from './store.ts';
 import type { EnqueueOptions, ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from './types.ts';
 
 export interface Enqueued {
@@ -33,6 +34,8 @@ export interface TaskClient {
   listWorkers(): Promise<WorkerInfo[]>;
   /** Queues of this registry that no online worker consumes (their tasks would wait unseen). */
   unservedQueues(): Promise<string[]>;
+  /** Every worker's running totals of runs by task name and outcome, summed (for /metrics). */
+  counters(): Promise<CounterTotal[]>;
   /** Succeeded/failed/retried counts and runtime percentiles per minute, oldest first. */
   history(minutes?: number): Promise<TaskStatsMinute[]>;
   /** Every state change of every task; returns the unsubscribe function. */

@@ -2,9 +2,15 @@
  * The task vocabulary shared by the engine, the task API and the monitor.
  * States carry Celery's meaning; everything else is ours.
  */
+import { Type } from 'typebox';
+import type { Executor } from './records.ts';
+
+/** The one declaration of the states: the type, the API's schema and the table's check come from it. */
 export const taskStates = ['PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
 export type TaskState = (typeof taskStates)[number];
-export const finishedStates: ReadonlySet<TaskState> = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+export const TaskStateSchema = Type.Enum(taskStates, { description: 'Celery\'s states: PENDING (waiting), STARTED, RETRY (waiting for another attempt), SUCCESS, FAILURE, REVOKED' });
+export const finishedStateList = ['SUCCESS', 'FAILURE', 'REVOKED'] as const satisfies readonly TaskState[];
+export const finishedStates: ReadonlySet<TaskState> = new Set(finishedStateList);
 
 /** One task as the API and the dashboard see it. */
 export interface TaskRecord {
@@ -19,7 +25,13 @@ export interface TaskRecord {
   /** Retries so far (attempts - 1). */
   readonly retries: number;
   readonly createdBy?: number | null;
+  /** The `x-request-id` of the HTTP request that enqueued it. */
+  readonly requestId?: string | null;
+  /** The W3C trace id of the enqueuing request, when tracing is on. */
+  readonly traceId?: string | null;
   readonly createdAt: Date;
+  /** When it may run (a countdown); null = at once. */
+  readonly runAt?: Date | null;
   readonly startedAt?: Date | null;
   readonly finishedAt?: Date | null;
   readonly runtimeMs?: number | null;
@@ -66,6 +78,16 @@ export interface EnqueueOptions {
   readonly taskId?: string;
   /** Who asked (users.id), for visibility rules. */
   readonly createdBy?: number | null;
+  /** The enqueuing request's `x-request-id`, kept with the task. */
+  readonly requestId?: string;
+  /** The enqueuing request's trace id. */
+  readonly traceId?: string;
+  /**
+   * A Drizzle transaction (or the database handle): the task is written in it and exists only
+   * if it commits; it is handed to the broker after the commit (Django's
+   * `transaction.on_commit(lambda: task.delay(...))`, without the lost-task window).
+   */
+  readonly tx?: Executor;
 }
 
 /** A page of tasks, newest first. */
@@ -78,23 +100,27 @@ export interface TaskPage {
 export interface ListTasksQuery {
   readonly state?: TaskState;
   readonly name?: string;
-  /** Matched against the id, the name and the JSON of the arguments. */
+  /** Text contained in the JSON of the arguments (the API's `q`). */
+  readonly q?: string;
+  /** Matched against the id, the name or the arguments' text (the dashboard's search box). */
   readonly search?: string;
   readonly limit?: number;
+  /** A `next` cursor of an earlier page. */
   readonly after?: string;
   /** Only tasks created by this user. */
   readonly createdBy?: number;
+  /** Only tasks created at or after / before this time. */
+  readonly createdFrom?: Date;
+  readonly createdTo?: Date;
 }
 
-/** Jobs per BullMQ state of one queue. */
+/** What the broker holds for one queue right now (finished tasks live in the task table, not here). */
 export interface QueueCounts {
   readonly queue: string;
   readonly waiting: number;
   readonly active: number;
   readonly delayed: number;
   readonly prioritized: number;
-  readonly completed: number;
-  readonly failed: number;
   readonly paused: boolean;
 }
 

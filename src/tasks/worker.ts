@@ -1,30 +1,36 @@
 /**
- * The worker runner (`conveyor worker`, or in-process under `conveyor serve` in embedded
- * mode): one BullMQ Worker per queue sharing a processor, a heartbeat every 2 s, the
- * revocation poller, the per-minute history and the periodic schedules.
+ * The worker runner (`conveyor worker`, or in-process under `conveyor serve`): one BullMQ
+ * Worker per queue sharing one processor, which claims each task in the task table before
+ * its handler runs and records how it ended before BullMQ hears of it. Around it: a heartbeat
+ * every 2 s (with the history and counters), revocation checks of running tasks, retention,
+ * the relay of tasks enqueued inside transactions, and the periodic schedules.
  *
  * Delivery is at least once: a task whose worker dies mid-run is found by BullMQ's stalled
- * check (after about TASK_LOCK_MS) and runs again on another worker.
+ * check (after about TASK_LOCK_MS) and runs again on another worker. A task revoked or
+ * finished before a delivery is never run (the claim is the gate).
  *
  * This module must never import the HTTP stack (fastify, src/app).
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
-import type { TaskBackend, TaskJobData, TaskWorker } from './backend.ts';
-import { TaskRevokedError } from './define.ts';
-import { createProcessor, raceAbort, type ActiveRuns } from './execute.ts';
+import type { TaskBackend, TaskJob, TaskWorker } from './backend.ts';
+import { NonRetryableError, TaskRevokedError, TaskTimeoutError, type AnyTask } from './define.ts';
+import { raceAbort, runHandler, type Executor, type RunInput } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
-import { TRIM_EVERY_MS, trimFinished } from './retention.ts';
+import { requeueTask, taskIdOfJob } from './records.ts';
 import type { TaskRegistry } from './registry.ts';
-import { REVOKED_REASON } from './state.ts';
+import { startRelay } from './relay.ts';
+import { startRetention } from './retention.ts';
 import { StatsRecorder } from './stats.ts';
-import { pruneStore, revocationsSince, upsertHeartbeat } from './store.ts';
+import { pruneStore, upsertHeartbeat } from './store.ts';
 import type { WorkerInfo } from './types.ts';
+import { taskWriter } from './writer.ts';
 
 export interface TaskWorkerOptions {
   readonly config: Config;
@@ -38,7 +44,7 @@ export interface TaskWorkerOptions {
   readonly concurrency?: number;
   /** Heartbeat period in ms. Default 2000. */
   readonly heartbeatMs?: number;
-  /** How often finished tasks are trimmed to TASK_RESULT_MAX on PostgreSQL, in ms. Default 60 s. */
+  /** How often finished tasks are trimmed (TASK_RESULT_TTL, TASK_RESULT_MAX), in ms. Default 60 s. */
   readonly trimEveryMs?: number;
   /** How often running tasks are checked for revocation, in ms. Default 250. */
   readonly revokePollMs?: number;
@@ -49,8 +55,10 @@ export interface TaskWorkerOptions {
   readonly pool?: 'inline' | 'threads' | 'process';
   /** Sandboxed pools: retire a child after this many tasks (Celery's --max-tasks-per-child). */
   readonly maxTasksPerChild?: number;
-  /** Task modules the sandbox must load besides TASK_MODULES (`--include`). */
-  readonly include?: readonly string[];
+  /** Sandboxed pools: the module the children load (its default export runs a job). */
+  readonly sandboxProcessor?: string;
+  /** Sandboxed pools: the task modules the children register (TASK_MODULES, --include, the built-ins). */
+  readonly sandboxModules?: readonly string[];
   /** Called in this process when a run ends (benchmarks, tests). */
   readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
@@ -67,15 +75,31 @@ class WorkerShutdownError extends Error {
   override name = 'WorkerShutdownError';
 }
 
+/** The task table did not take a run's outcome. */
+class RecordingError extends Error {
+  override name = 'RecordingError';
+}
+
+/** How long a task whose outcome could not be recorded waits before it runs again. */
+const RECORD_RETRY_MS = 5_000;
+
+/** Retrying cannot help: bad input, a revocation, a handler that says so. */
+function isPermanent(err: unknown): boolean {
+  return err instanceof NonRetryableError || err instanceof TaskRevokedError || (err instanceof Error && err.name === 'UnrecoverableError');
+}
+
+const errorOf = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningWorker> {
   const { config, backend, registry, database, logger } = opts;
   const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const queues = opts.queues?.length ? [...opts.queues] : registry.queues();
   const concurrency = opts.concurrency ?? config.WORKER_CONCURRENCY;
   const startedAt = new Date();
-  const active: ActiveRuns = new Map();
-  const tokens = new Map<string, { job: Job<TaskJobData>; token: string | undefined }>();
-  const revoked = new Set<string>();
+  const claims = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'conveyor-claims', options: '-c synchronous_commit=off' });
+  claims.on('error', () => undefined); // a dropped idle connection is replaced on next use
+  const writer = taskWriter(database.pool, claims);
+  const active = new Map<string, AbortController>();
   const stats = new StatsRecorder(database.db, id, logger);
   let processed = 0;
   let failed = 0;
@@ -84,33 +108,132 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   if (opts.maxTasksPerChild !== undefined && pool === 'inline') {
     throw new Error('maxTasksPerChild needs a sandboxed pool (threads or process)');
   }
+  if (pool !== 'inline' && !opts.sandboxProcessor) throw new Error('a sandboxed pool needs its processor module (sandboxProcessor)');
   const sandbox =
     pool === 'inline'
       ? undefined
       : createSandboxPool({
           kind: pool,
-          env: { ...process.env, TASK_MODULES: [...config.taskModules, ...(opts.include ?? [])].join(',') },
+          processorFile: opts.sandboxProcessor!,
+          env: { ...process.env, TASK_MODULES: (opts.sandboxModules ?? config.taskModules).join(',') },
           ...(opts.maxTasksPerChild !== undefined ? { maxTasksPerChild: opts.maxTasksPerChild } : {}),
         });
-  const run = createProcessor({
-    registry,
-    active,
-    logger,
-    revoked,
-    ...(sandbox ? { execute: (input, job, token) => raceAbort(input, () => sandbox.run(job, token, input.controller.signal)) } : {}),
-  });
-  const processor = async (job: Job<TaskJobData>, token?: string) => {
-    tokens.set(job.id ?? '', { job, token });
+  const execute: Executor = sandbox ? (input, job, token) => raceAbort(input, () => sandbox.run(job, token, input.controller.signal)) : (input) => runHandler(input);
+
+  /** Record how a run ended, then tell BullMQ: a return completes the job, a throw fails or retries it. */
+  const record = async (outcome: Parameters<typeof writer.outcome>[0]) => {
     try {
-      return await run(job);
+      await writer.outcome(outcome);
     } catch (err) {
-      if ((err as Error).cause instanceof WorkerShutdownError || err instanceof WorkerShutdownError) {
+      throw new RecordingError('recording the outcome failed', { cause: err });
+    }
+  };
+
+  async function settle(task: AnyTask, job: TaskJob, taskId: string, attempt: number, began: number, result: { ok: true; value: unknown } | { ok: false; err: unknown }): Promise<unknown> {
+    const runtimeMs = performance.now() - began;
+    const ttlSeconds = task.options.resultTtl ?? config.TASK_RESULT_TTL;
+    if (result.ok) {
+      await record({ id: taskId, state: 'SUCCESS', result: task.options.storeResult === false ? null : (result.value ?? null), ttlSeconds });
+      stats.ended(task.name, 'SUCCESS', runtimeMs);
+      processed++;
+      opts.onSettled?.(taskId, 'completed');
+      return null;
+    }
+    const err = errorOf(result.err);
+    if (err instanceof TaskRevokedError) {
+      // revoke() wrote REVOKED already; the job must not run again.
+      stats.ended(task.name, 'REVOKED', runtimeMs);
+      processed++;
+      opts.onSettled?.(taskId, 'failed');
+      throw new UnrecoverableError('revoked');
+    }
+    const willRetry = !isPermanent(err) && attempt < (job.opts.attempts ?? 1);
+    const message = err instanceof TaskTimeoutError ? 'timeout' : err.message;
+    const traceback = err.stack;
+    if (willRetry) {
+      const runAt = new Date(Date.now() + backoffDelay(task.options.backoff, attempt));
+      await record({ id: taskId, state: 'RETRY', error: message, ...(traceback ? { traceback } : {}), runAt });
+      stats.ended(task.name, 'RETRY', runtimeMs);
+      processed++;
+      opts.onSettled?.(taskId, 'failed');
+      throw err;
+    }
+    await record({ id: taskId, state: 'FAILURE', error: message, ...(traceback ? { traceback } : {}), ttlSeconds });
+    stats.ended(task.name, 'FAILURE', runtimeMs);
+    processed++;
+    failed++;
+    opts.onSettled?.(taskId, 'failed');
+    throw new UnrecoverableError(message);
+  }
+
+  const processor = async (job: TaskJob, token?: string): Promise<unknown> => {
+    const taskId = taskIdOfJob(job.id ?? '');
+    const task = registry.get(job.name);
+    const attempt = job.attemptsMade + 1;
+    const claim = writer.claim({
+      id: taskId,
+      name: job.name,
+      queue: job.queueName,
+      args: job.data.args ?? {},
+      createdBy: job.data.by ?? null,
+      requestId: job.data.req ?? null,
+      traceId: job.data.tr ?? null,
+      createdAt: new Date(job.timestamp),
+      attempt,
+      workerId: id,
+    });
+    let claimed: boolean;
+    try {
+      claimed = await claim;
+    } catch (err) {
+      logger.warn({ err, task_id: taskId }, 'could not claim a task (is the database reachable?); it will be tried again');
+      await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    if (!claimed) return null; // revoked or finished before this delivery: nothing to run
+    if (!task) {
+      // Celery's answer to a name this worker does not know.
+      const message = `NotRegistered: task ${JSON.stringify(job.name)} is not registered in this worker`;
+      await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL });
+      throw new UnrecoverableError(message);
+    }
+    const controller = new AbortController();
+    active.set(taskId, controller);
+    const began = performance.now();
+    const input: RunInput = {
+      task,
+      taskId,
+      args: job.data.args,
+      attempt,
+      timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
+      log: () => logger.child({ task_id: taskId, task: task.name }),
+      controller,
+      progress: (value) => job.updateProgress(value),
+    };
+    let ended: { ok: true; value: unknown } | { ok: false; err: unknown };
+    try {
+      ended = { ok: true, value: await execute(input, job, token) };
+    } catch (err) {
+      if (err instanceof WorkerShutdownError || (err as Error)?.cause instanceof WorkerShutdownError) {
+        // Back to the queue for another worker, and PENDING again in the table.
         await job.moveToWait(token);
+        await requeueTask(database.pool, taskId).catch((e: unknown) => logger.warn({ err: e, task_id: taskId }, 'could not mark a returned task PENDING'));
         throw new WaitingError();
       }
-      throw err;
+      ended = { ok: false, err };
     } finally {
-      tokens.delete(job.id ?? '');
+      active.delete(taskId);
+    }
+    try {
+      return await settle(task, job, taskId, attempt, began, ended);
+    } catch (err) {
+      if (!(err instanceof RecordingError)) throw err;
+      // The table did not take the outcome (the database is unreachable): keep the job and
+      // run it again in a while rather than let the broker forget a task the table still
+      // calls STARTED. At least once, as everywhere.
+      logger.warn({ err: err.cause, task_id: taskId }, 'could not record how a task ended; it will run again');
+      await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+      throw new DelayedError();
     }
   };
 
@@ -126,27 +249,6 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
         backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: { name: string }) =>
           type === BACKOFF_TYPE ? backoffDelay(job ? registry.get(job.name)?.options.backoff : undefined, attemptsMade) : 1_000,
       },
-    });
-    w.on('completed', (job) => {
-      processed++;
-      opts.onSettled?.(job.id ?? '', 'completed');
-      stats.succeeded(job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0);
-    });
-    w.on('failed', (job, err) => {
-      if (err instanceof WaitingError || err?.name === 'WaitingError') return;
-      processed++;
-      // A revoked task ends as a BullMQ failure, but it is REVOKED, not FAILURE: not a failure in the history.
-      if (err?.message === REVOKED_REASON) {
-        if (job) opts.onSettled?.(job.id ?? '', 'failed');
-        return;
-      }
-      if (job) opts.onSettled?.(job.id ?? '', 'failed');
-      const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && err?.name !== 'UnrecoverableError';
-      if (willRetry) stats.retried();
-      else {
-        failed++;
-        stats.failed(job?.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : 0);
-      }
     });
     w.on('error', (err) => {
       // After close() the worker's connections end with the database: nothing to retry.
@@ -184,32 +286,20 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   await beat();
   const heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 2_000);
   const prune = setInterval(() => void pruneStore(database.db).catch(() => undefined), 3_600_000);
-  // PostgreSQL backends trim results by count here rather than on each finish (see retention.ts).
-  const trim =
-    backend.kind === 'postgres'
-      ? setInterval(() => {
-          for (const queue of queues) {
-            trimFinished(backend.queue(queue), config).catch((err: unknown) => logger.warn({ err, queue }, 'result trim failed'));
-          }
-        }, opts.trimEveryMs ?? TRIM_EVERY_MS)
-      : undefined;
+  const retention = startRetention({ pool: database.pool, config, logger, everyMs: opts.trimEveryMs });
+  const relay = startRelay({ database, backend, registry, logger, queues });
 
-  // Revocations: only polled while something runs here (waiting tasks carry their own marker).
-  let seq = (await revocationsSince(database.db, undefined)).seq;
+  // Revocations of running tasks: their rows say REVOKED (waiting ones are never claimed).
   let polling = false;
   const revokePoll = setInterval(() => {
     if (active.size === 0 || polling) return;
     polling = true;
-    revocationsSince(database.db, seq)
-      .then((r) => {
-        seq = r.seq;
-        for (const taskId of r.ids) {
-          revoked.add(taskId);
-          active.get(taskId)?.abort(new TaskRevokedError());
-        }
-        if (revoked.size > 10_000) revoked.clear();
+    database.pool
+      .query<{ id: string }>(`SELECT id::text AS id FROM app.tasks WHERE id = ANY($1::uuid[]) AND state = 'REVOKED'`, [[...active.keys()]])
+      .then(({ rows }) => {
+        for (const { id: taskId } of rows) active.get(taskId)?.abort(new TaskRevokedError());
       })
-      .catch((err: unknown) => logger.warn({ err }, 'revocation poll failed'))
+      .catch((err: unknown) => logger.warn({ err }, 'revocation check failed'))
       .finally(() => (polling = false));
   }, opts.revokePollMs ?? 250);
 
@@ -222,7 +312,8 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       (closing ??= (async () => {
         clearInterval(revokePoll);
         clearInterval(prune);
-        clearInterval(trim);
+        await retention.stop();
+        await relay.stop();
         const graceful = Promise.allSettled(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;
         const late = await Promise.race([
@@ -235,6 +326,8 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
           for (const c of active.values()) c.abort(new WorkerShutdownError('worker shutting down'));
           await graceful;
         }
+        await writer.drain();
+        await claims.end();
         await sandbox?.close();
         clearInterval(heartbeat);
         await beat();
@@ -249,7 +342,7 @@ async function upsertSchedules(opts: TaskWorkerOptions, queues: readonly string[
     const schedule = task.options.schedule;
     const queue = task.options.queue ?? 'default';
     if (!schedule || !queues.includes(queue)) continue;
-    const { jobId: _j, ...jobOpts } = jobOptions(task, opts.config);
+    const { jobId: _j, ...jobOpts } = jobOptions(task);
     await opts.backend.queue(queue).upsertJobScheduler(
       task.name,
       schedule.cron ? { pattern: schedule.cron, ...(schedule.tz ? { tz: schedule.tz } : {}) } : { every: schedule.everyMs ?? 60_000 },

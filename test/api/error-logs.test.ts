@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
-import { createLogger } from '../../src/app/logger.ts';
+import { createLogger } from '../../src/lib/logger.ts';
 import { insertMany } from '../../src/modules/items/repository-bulk.ts';
 import { createToken, createUser } from '../../src/modules/accounts/service.ts';
 import { createTestData, type TestData } from '../helpers/database.ts';

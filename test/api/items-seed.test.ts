@@ -85,7 +85,7 @@ describe('conveyor seed', () => {
   it('fails with exit code 1 and one clear line when the database cannot be reached', async () => {
     const run = await seed(['--items', '10'], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('conveyor: seeding failed after 0 of 10 items');
+    expect(run.stderr).toContain('conveyor: cannot use the database 127.0.0.1:1/nowhere (DATABASE_URL)');
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 

@@ -51,16 +51,15 @@ describe('GET /metrics', () => {
     expect(body).toContain('nodejs_eventloop_lag_seconds');
   });
 
-  it('exports task events, retries, runtimes, queue depth and workers online from the engine', async () => {
-    const at = (ms: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0, ms));
-    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'PENDING', at: at(0), retries: 0 });
-    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'STARTED', at: at(100), retries: 0 });
-    monitor.emit({ taskId: 'a', name: 'fetch_data', state: 'SUCCESS', at: at(350), retries: 0 });
-    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'STARTED', at: at(0), retries: 0 });
-    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'RETRY', at: at(10), retries: 1 });
-    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'STARTED', at: at(20), retries: 1 });
-    monitor.emit({ taskId: 'b', name: 'fetch_data', state: 'FAILURE', at: at(40), retries: 1 });
-    monitor.counts = [{ queue: 'default', waiting: 7, active: 2, delayed: 1, prioritized: 0, failed: 3, completed: 40, paused: false }];
+  it('exports the deployment\'s task runs and runtimes by name and outcome, queue depth and workers online', async () => {
+    const hist = (runs: Record<number, number>) => Array.from({ length: 25 }, (_, i) => runs[i] ?? 0);
+    // Bucket i holds runs of up to 2^i ms: two runs of ~250 ms (bucket 8), one of ~20 ms (bucket 5).
+    monitor.totals = [
+      { name: 'fetch_data', state: 'SUCCESS', count: 2, runtimeMs: 500, hist: hist({ 8: 2 }) },
+      { name: 'fetch_data', state: 'RETRY', count: 1, runtimeMs: 10, hist: hist({ 4: 1 }) },
+      { name: 'fetch_data', state: 'FAILURE', count: 1, runtimeMs: 20, hist: hist({ 5: 1 }) },
+    ];
+    monitor.counts = [{ queue: 'default', waiting: 7, active: 2, delayed: 1, prioritized: 0, paused: false }];
     const now = new Date();
     monitor.workers = [
       { id: 'w1', host: 'h', pid: 1, queues: ['default'], concurrency: 4, active: 1, processed: 9, failed: 1, memoryBytes: 1, startedAt: now, lastSeen: now, online: true },
@@ -68,12 +67,15 @@ describe('GET /metrics', () => {
     ];
 
     const body = (await app.inject({ url: '/metrics' })).body;
-    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="STARTED"}')).toBe(3);
-    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="SUCCESS"}')).toBe(1);
-    expect(sample(body, 'conveyor_task_events_total{name="fetch_data",state="FAILURE"}')).toBe(1);
-    expect(sample(body, 'conveyor_task_retries_total{name="fetch_data"}')).toBe(1);
-    expect(sample(body, 'conveyor_task_runtime_seconds_sum{name="fetch_data",state="SUCCESS"}')).toBeCloseTo(0.25);
+    expect(sample(body, 'conveyor_tasks_total{name="fetch_data",state="SUCCESS"}')).toBe(2);
+    expect(sample(body, 'conveyor_tasks_total{name="fetch_data",state="RETRY"}')).toBe(1);
+    expect(sample(body, 'conveyor_tasks_total{name="fetch_data",state="FAILURE"}')).toBe(1);
+    expect(sample(body, 'conveyor_task_runtime_seconds_sum{name="fetch_data",state="SUCCESS"}')).toBeCloseTo(0.5);
     expect(sample(body, 'conveyor_task_runtime_seconds_count{name="fetch_data",state="FAILURE"}')).toBe(1);
+    expect(sample(body, 'conveyor_task_runtime_seconds_bucket{name="fetch_data",state="SUCCESS",le="0.128"}')).toBe(0);
+    expect(sample(body, 'conveyor_task_runtime_seconds_bucket{name="fetch_data",state="SUCCESS",le="0.256"}')).toBe(2);
+    expect(sample(body, 'conveyor_task_runtime_seconds_bucket{name="fetch_data",state="SUCCESS",le="+Inf"}')).toBe(2);
+    expect(body).toMatch(/# TYPE conveyor_task_runtime_seconds histogram/);
     expect(sample(body, 'conveyor_queue_jobs{queue="default",state="waiting"}')).toBe(7);
     expect(sample(body, 'conveyor_queue_jobs{queue="default",state="active"}')).toBe(2);
     expect(sample(body, 'conveyor_workers_online')).toBe(1);
@@ -91,13 +93,5 @@ describe('GET /metrics', () => {
     } finally {
       monitor.queueCounts = saved;
     }
-  });
-
-  it('stops listening to task events when the app closes', async () => {
-    const other = await buildApp(data.config, { database: data.data.database, logger: pino({ level: 'silent' }), monitor });
-    await other.ready();
-    const before = monitor.listeners.size;
-    await other.close();
-    expect(monitor.listeners.size).toBe(before - 1);
   });
 });

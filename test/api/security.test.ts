@@ -12,7 +12,7 @@ import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app/build-app.ts';
-import { redactPaths } from '../../src/app/logger.ts';
+import { redactPaths } from '../../src/lib/logger.ts';
 import { registerMiddleware } from '../../src/app/middleware.ts';
 import { csrfToken } from '../../src/modules/accounts/csrf.ts';
 import { requireStaff } from '../../src/modules/accounts/guards.ts';

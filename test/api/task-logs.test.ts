@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/app/logger.ts';
+import { createLogger } from '../../src/lib/logger.ts';
 import { migrateTaskEngine } from '../../src/tasks/backend.ts';
 import { defineTask } from '../../src/tasks/define.ts';
 import { startTaskWorker, type RunningWorker } from '../../src/tasks/worker.ts';

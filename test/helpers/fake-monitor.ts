@@ -3,6 +3,7 @@
  * (metrics mapping, dashboard rendering). Every call not set up here fails loudly.
  */
 import type { ListTasksQuery, QueueCounts, TaskMonitor, TaskPage, TaskStatsMinute } from '../../src/modules/dashboard/source.ts';
+import type { CounterTotal } from '../../src/tasks/store.ts';
 import type { TaskEvent, TaskRecord, WorkerInfo } from '../../src/tasks/types.ts';
 
 export interface FakeMonitor extends TaskMonitor {
@@ -11,6 +12,7 @@ export interface FakeMonitor extends TaskMonitor {
   workers: WorkerInfo[];
   counts: QueueCounts[];
   stats: TaskStatsMinute[];
+  totals: CounterTotal[];
   readonly listeners: Set<(e: TaskEvent) => void>;
 }
 
@@ -23,6 +25,7 @@ export function fakeMonitor(): FakeMonitor {
     workers: [],
     counts: [],
     stats: [],
+    totals: [],
     emit: (event) => listeners.forEach((l) => l(event)),
     subscribe(listener) {
       listeners.add(listener);
@@ -52,6 +55,9 @@ export function fakeMonitor(): FakeMonitor {
     },
     async unservedQueues() {
       return [];
+    },
+    async counters() {
+      return monitor.totals;
     },
     async queueCounts() {
       return monitor.counts;

@@ -13,7 +13,9 @@ import type { Env } from '../../src/config/index.ts';
 import { createToken, createUser } from '../../src/modules/accounts/service.ts';
 import { migrateTaskEngine, openTaskBackend, type TaskBackend } from '../../src/tasks/backend.ts';
 import type { AnyTask } from '../../src/tasks/define.ts';
-import { createRegistry, createTaskClient, type TaskClient, type TaskRecord, type TaskState } from '../../src/tasks/index.ts';
+import { createTaskClient, type TaskClient, type TaskRecord, type TaskState } from '../../src/tasks/index.ts';
+import { buildRegistry } from '../../src/server/runtime.ts';
+import { fileURLToPath } from 'node:url';
 import type { TaskRegistry } from '../../src/tasks/registry.ts';
 import { startTaskWorker, type RunningWorker } from '../../src/tasks/worker.ts';
 import { createTestData, type TestData } from '../helpers/database.ts';
@@ -60,7 +62,7 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
   // Tasks on PostgreSQL need `conveyor migrate`'s task-engine tables (embedded migrates on open).
   if (base.mode !== 'embedded' && !base.config.REDIS_URL) await migrateTaskEngine(base.url);
   const tasks = testTasks(queue);
-  const registry = await createRegistry(base.config);
+  const registry = await buildRegistry(base.config);
   for (const t of Object.values(tasks)) registry.add(t as unknown as AnyTask);
   for (const t of opts.extraTasks ?? []) registry.add(t);
   const backend = await openTaskBackend(base.config, { databaseUrl: base.url, forWorkers: true, poolSize: 20 });
@@ -102,7 +104,8 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
         pool: o.pool ?? 'inline',
         ...(o.maxTasksPerChild !== undefined ? { maxTasksPerChild: o.maxTasksPerChild } : {}),
         ...(o.trimEveryMs !== undefined ? { trimEveryMs: o.trimEveryMs } : {}),
-        include: ['./test/tasks/fixtures/child-tasks.ts'],
+        sandboxProcessor: fileURLToPath(new URL('../../src/server/sandbox-child.ts', import.meta.url)),
+        sandboxModules: ['./test/tasks/fixtures/child-tasks.ts'],
       });
       workers.push(w);
       return w;

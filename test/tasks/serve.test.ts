@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
-import { openData } from '../../src/db/runtime.ts';
 import { runSteps } from '../../src/lib/shutdown.ts';
 import { createToken, createUser } from '../../src/modules/accounts/service.ts';
 import { startHttp } from '../../src/server/serve.ts';
+import { buildRuntime } from '../../src/server/runtime.ts';
 import { broker } from './harness.ts';
 
 describe.runIf(broker() === 'embedded')('serve (embedded)', () => {
@@ -22,8 +22,9 @@ describe.runIf(broker() === 'embedded')('serve (embedded)', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cvt-serve-'));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, PORT: String(port), FETCH_ALLOW_PRIVATE: 'true' });
-    const data = await openData(config, { command: 'serve', requireOwnership: true });
-    const steps = await startHttp(config, data, pino({ level: 'silent' }), { runWorker: true, watchWorkers: false });
+    const rt = await buildRuntime('serve', { command: 'serve', config, logger: pino({ level: 'silent' }) }, { worker: true });
+    const steps = await startHttp(rt, { watchWorkers: false });
+    const { data } = rt;
     try {
       expect(steps.map((s) => s.name)).toEqual(['http', 'worker', 'queues', 'database']);
       await createUser(data.database.db, { username: 'serveuser', password: 'correct horse battery' });

@@ -46,7 +46,7 @@ const envExampleKeys = new Set(
 );
 
 /** CLI verbs from src/cli.ts's verbs map, each backed by a command module. */
-const cliVerbs = new Set([...read('src/cli.ts').matchAll(/^\s+['"]?([a-z-]+)['"]?: \(\) => import\('\.\/commands\/([\w-]+)\.ts'\)/gm)].map((m) => m[1]!));
+const cliVerbs = new Set([...read('src/commands/program.ts').matchAll(/^\s+['"]?([a-z-]+)['"]?: \(\) => import\('\.\/([\w-]+)\.ts'\)/gm)].map((m) => m[1]!));
 
 const conveyorRoles = ['migrate', 'api', 'worker', 'monitor'] as const;
 const argv = (s: Service): string[] => (Array.isArray(s.command) ? s.command : (s.command ?? '').split(/\s+/).filter(Boolean));

@@ -49,8 +49,6 @@ export function toMonitorQueue(q: QueueCounts): MonitorQueue {
     active: q.active,
     delayed: q.delayed,
     prioritized: q.prioritized,
-    completed: q.completed,
-    failed: q.failed,
     paused: q.paused,
   };
 }

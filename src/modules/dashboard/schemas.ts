@@ -47,16 +47,17 @@ export const MonitorWorker = Type.Object({
 });
 export type MonitorWorker = Static<typeof MonitorWorker>;
 
-export const MonitorQueue = Type.Object({
-  queue: Type.String(),
-  waiting: Type.Integer(),
-  active: Type.Integer(),
-  delayed: Type.Integer(),
-  prioritized: Type.Integer(),
-  completed: Type.Integer(),
-  failed: Type.Integer(),
-  paused: Type.Boolean(),
-});
+export const MonitorQueue = Type.Object(
+  {
+    queue: Type.String(),
+    waiting: Type.Integer(),
+    active: Type.Integer(),
+    delayed: Type.Integer(),
+    prioritized: Type.Integer(),
+    paused: Type.Boolean(),
+  },
+  { description: 'What the broker holds for a queue now; finished tasks are counted in the history' },
+);
 export type MonitorQueue = Static<typeof MonitorQueue>;
 
 export const MinuteJson = Type.Object({

@@ -4,6 +4,7 @@
  * monitor's own logic can hand in a small fake. Keeping it narrow means the monitor never
  * reaches into BullMQ itself.
  */
+import type { CounterTotal } from '../../tasks/store.ts';
 import type { ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from '../../tasks/types.ts';
 
 export type { ListTasksQuery, QueueCounts, TaskPage, TaskStatsMinute };
@@ -18,6 +19,8 @@ export interface TaskMonitor {
   listWorkers(): Promise<readonly WorkerInfo[]>;
   /** Queues no online worker consumes. */
   unservedQueues(): Promise<readonly string[]>;
+  /** The deployment's running totals of task runs by name and outcome (for /metrics). */
+  counters(): Promise<readonly CounterTotal[]>;
   queueCounts(): Promise<readonly QueueCounts[]>;
   /** The last `minutes` minutes of finished-task counts and runtime percentiles, oldest first. */
   history(minutes?: number): Promise<readonly TaskStatsMinute[]>;

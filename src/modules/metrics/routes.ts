@@ -23,10 +23,9 @@ export function registerMetrics(app: FastifyInstance, opts: MetricsOptions = {})
   collectDefaultMetrics({ register: registry });
   registerHttpMetrics(app, registry);
   if (opts.monitor) {
-    const stop = registerTaskMetrics(registry, opts.monitor, {
+    registerTaskMetrics(registry, opts.monitor, {
       onError: (err) => app.log.warn({ err: errorSummary(err) }, 'metrics: task engine unavailable'),
     });
-    app.addHook('onClose', async () => stop());
   }
 
   const clusterMetrics = inCluster() ? clusterMetricsSource(registry) : undefined;
@@ -35,7 +34,7 @@ export function registerMetrics(app: FastifyInstance, opts: MetricsOptions = {})
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description:
-        'HTTP request counts and latency by route and status, task events and runtimes by name and state, queue depth, workers online, process metrics. ' +
+        'HTTP request counts and latency by route and status, task runs and runtimes by name and outcome (the whole deployment\'s), queue depth, workers online, process metrics. ' +
         'Under `serve --workers N` one scrape covers all N HTTP processes (counters and histograms summed); 503 when they cannot be gathered.',
       response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errorResponses(503) },
     },

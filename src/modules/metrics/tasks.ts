@@ -1,20 +1,19 @@
 /**
- * Task metrics, Flower-style: counters fed by the engine's live events (state changes
- * seen by this process), and gauges read from the engine when Prometheus scrapes
- * (queue depth, workers online), so nothing polls between scrapes.
+ * Task metrics, read from the engine when Prometheus scrapes (nothing polls between
+ * scrapes): runs ended by task name and outcome with their runtimes — the running totals
+ * every worker adds to the database with its heartbeat, summed, so any process answers for
+ * the whole deployment — queue depth and workers online.
  *
- * Every serve process sees every task event and reads the same engine, so under
- * `serve --workers N` these series are the same in each process: merged with `max` (or `min`
- * for engine_up), not summed.
+ * Every process reads the same totals, so under `serve --workers N` these series are merged
+ * with `max` (or `min` for engine_up), not summed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { TaskEvent, WorkerInfo } from '../../tasks/types.ts';
+import type { CounterTotal } from '../../tasks/store.ts';
+import type { WorkerInfo } from '../../tasks/types.ts';
 import type { QueueCounts, TaskMonitor } from '../dashboard/source.ts';
 
-/** Tasks whose start we remember to time them; old entries fall out first. */
-const MAX_TRACKED = 50_000;
 const COLLECT_TIMEOUT_MS = 2_000;
-const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
+const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -28,15 +27,51 @@ interface EngineSnapshot {
   readonly ok: boolean;
   readonly counts?: readonly QueueCounts[];
   readonly workers?: readonly WorkerInfo[];
+  readonly totals?: readonly CounterTotal[];
 }
 
 async function readEngine(monitor: TaskMonitor, onError?: (err: unknown) => void): Promise<EngineSnapshot> {
   try {
-    const [counts, workers] = await withTimeout(Promise.all([monitor.queueCounts(), monitor.listWorkers()]));
-    return { ok: true, counts, workers };
+    const [counts, workers, totals] = await withTimeout(Promise.all([monitor.queueCounts(), monitor.listWorkers(), monitor.counters()]));
+    return { ok: true, counts, workers, totals };
   } catch (err) {
     onError?.(err);
     return { ok: false };
+  }
+}
+
+/**
+ * The workers' runtime histograms as a Prometheus histogram: their buckets are powers of two
+ * of milliseconds (bucket i holds runs of up to 2^i ms), exported cumulatively in seconds.
+ */
+class RuntimeHistogram extends Histogram<'name' | 'state'> {
+  totals: () => Promise<readonly CounterTotal[] | undefined> = async () => undefined;
+
+  readonly #base: { name: string; help: string };
+
+  constructor(config: { name: string; help: string; labelNames: readonly ('name' | 'state')[]; registers: Registry[] }) {
+    super({ ...config, aggregator: 'max' });
+    this.#base = { name: config.name, help: config.help };
+  }
+
+  // prom-client's registry writes a histogram's text through this method (not in its types),
+  // and get() — the cluster's merge — goes through it too.
+  async getForPromString() {
+    const base = { ...this.#base, type: 'histogram' as const, aggregator: 'max' as const };
+    const values: { labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number; metricName: string }[] = [];
+    const add = (labels: Record<string, string | number>, value: number, suffix: string) => values.push({ labels, sharedLabels: {}, value, metricName: `${base.name}${suffix}` });
+    for (const t of (await this.totals()) ?? []) {
+      const labels = { name: t.name, state: t.state };
+      let cumulative = 0;
+      t.hist.forEach((n, i) => {
+        cumulative += n;
+        add({ ...labels, le: 2 ** i / 1000 }, cumulative, '_bucket');
+      });
+      add({ ...labels, le: '+Inf' }, t.count, '_bucket');
+      add(labels, t.runtimeMs / 1000, '_sum');
+      add(labels, t.count, '_count');
+    }
+    return { ...base, values };
   }
 }
 
@@ -44,34 +79,29 @@ export interface TaskMetricsOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-/** Registers the task series; returns a function that stops listening to events. */
-export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, opts: TaskMetricsOptions = {}): () => void {
-  const events = new Counter({
-    name: 'conveyor_task_events_total',
-    aggregator: 'max',
-    help: 'Task state changes by task name and new state',
-    labelNames: ['name', 'state'] as const,
-    registers: [registry],
-  });
-  const retries = new Counter({
-    name: 'conveyor_task_retries_total',
-    aggregator: 'max',
-    help: 'Task retries by task name',
-    labelNames: ['name'] as const,
-    registers: [registry],
-  });
-  const runtime = new Histogram({
-    name: 'conveyor_task_runtime_seconds',
-    aggregator: 'max',
-    help: 'Task runtime from start to finish, by task name and final state',
-    labelNames: ['name', 'state'] as const,
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [registry],
-  });
-  // One read of the engine per scrape, shared by the gauges below (prom-client collects
+export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, opts: TaskMetricsOptions = {}): void {
+  // One read of the engine per scrape, shared by the series below (prom-client collects
   // them concurrently); a failed read exports engine_up 0 instead of failing the scrape.
   let inflight: Promise<EngineSnapshot> | undefined;
   const snapshot = () => (inflight ??= readEngine(monitor, opts.onError).finally(() => (inflight = undefined)));
+  new Counter({
+    name: 'conveyor_tasks_total',
+    aggregator: 'max',
+    help: 'Task runs ended, by task name and outcome (SUCCESS, FAILURE, RETRY: failed and retried, REVOKED while running), over every worker of the deployment',
+    labelNames: ['name', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const t of (await snapshot()).totals ?? []) this.inc({ name: t.name, state: t.state }, t.count);
+    },
+  });
+  const runtime = new RuntimeHistogram({
+    name: 'conveyor_task_runtime_seconds',
+    help: 'Task run time from start to end, by task name and outcome, over every worker of the deployment',
+    labelNames: ['name', 'state'] as const,
+    registers: [registry],
+  });
+  runtime.totals = async () => (await snapshot()).totals;
   new Gauge({
     name: 'conveyor_task_engine_up',
     aggregator: 'min',
@@ -84,7 +114,7 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
   new Gauge({
     name: 'conveyor_queue_jobs',
     aggregator: 'max',
-    help: 'Jobs in each queue by state (waiting is the queue depth)',
+    help: 'Jobs the broker holds in each queue by state (waiting is the queue depth)',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
     async collect() {
@@ -105,25 +135,4 @@ export function registerTaskMetrics(registry: Registry, monitor: TaskMonitor, op
       if (workers) this.set(workers.filter((w) => w.online).length);
     },
   });
-
-  const startedAt = new Map<string, number>();
-  const onEvent = (event: TaskEvent) => {
-    events.inc({ name: event.name, state: event.state });
-    if (event.state === 'RETRY') retries.inc({ name: event.name });
-    if (event.state === 'STARTED') {
-      if (startedAt.size >= MAX_TRACKED) startedAt.delete(startedAt.keys().next().value!);
-      startedAt.set(event.taskId, event.at.getTime());
-      return;
-    }
-    if (event.state === 'SUCCESS' || event.state === 'FAILURE') {
-      const reported = (event as TaskEvent & { runtimeMs?: number | null }).runtimeMs;
-      const began = startedAt.get(event.taskId);
-      startedAt.delete(event.taskId);
-      const ms = typeof reported === 'number' ? reported : began === undefined ? undefined : event.at.getTime() - began;
-      if (ms !== undefined && ms >= 0) runtime.observe({ name: event.name, state: event.state }, ms / 1000);
-    } else if (event.state === 'REVOKED' || event.state === 'RETRY') {
-      startedAt.delete(event.taskId);
-    }
-  };
-  return monitor.subscribe(onEvent);
 }

@@ -22,6 +22,7 @@ export function taskMonitor(tasks: TaskClient): TaskMonitor {
     retry: (id) => found(tasks.retry(id)),
     listWorkers: () => tasks.listWorkers(),
     unservedQueues: () => tasks.unservedQueues(),
+    counters: () => tasks.counters(),
     queueCounts: () => tasks.queueCounts(),
     history: (minutes) => tasks.history(minutes),
     subscribe: (listener) => tasks.subscribe(listener),

@@ -6,6 +6,7 @@ import type { TaskClient } from '../../tasks/index.ts';
 import { requireUser } from '../accounts/guards.ts';
 import { Accepted, EnqueueBody, ListQuery, Task, TaskIdParams, TaskList } from './schemas.ts';
 import * as service from './service.ts';
+import { currentTraceId } from '../../lib/trace-context.ts';
 import { streamTaskEvents, type SseOptions } from './sse.ts';
 
 export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: SseOptions }> = async (app, { tasks, sse }) => {
@@ -23,7 +24,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
       response: { 202: Accepted, ...errorResponses(400, 401, 413, 415, 429, 503) },
     },
     handler: async (request, reply) => {
-      const { id, state } = await service.enqueue(tasks, request.body, request.user!);
+      const { id, state } = await service.enqueue(tasks, request.body, request.user!, { requestId: String(request.id), traceId: currentTraceId(request.headers.traceparent) });
       return reply.code(202).header('location', `/api/tasks/${id}`).send({ task_id: id, state });
     },
   });

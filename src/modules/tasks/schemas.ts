@@ -1,17 +1,8 @@
 /** Task API shapes: each is the TypeScript type, the request validation and the OpenAPI entry at once. */
 import { Type, type Static } from 'typebox';
+import { TaskStateSchema } from '../../tasks/types.ts';
 
-const stateLiterals = () =>
-  Type.Union([
-    Type.Literal('PENDING'),
-    Type.Literal('STARTED'),
-    Type.Literal('RETRY'),
-    Type.Literal('SUCCESS'),
-    Type.Literal('FAILURE'),
-    Type.Literal('REVOKED'),
-  ]);
-
-export const TaskStateSchema = stateLiterals();
+export { TaskStateSchema };
 
 export const EnqueueBody = Type.Object(
   {
@@ -39,13 +30,14 @@ export const Task = Type.Object(
   {
     task_id: Type.String(),
     name: Type.String(),
-    state: stateLiterals(),
+    state: TaskStateSchema,
     result: Type.Optional(Type.Unknown()),
     error: Type.Optional(Type.String()),
     retries: Type.Integer(),
     created_at: Type.String({ format: 'date-time' }),
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
+    request_id: Type.Optional(Type.String({ description: 'The x-request-id of the HTTP request that enqueued it' })),
   },
   { description: 'A task (Celery\'s AsyncResult)' },
 );
@@ -55,8 +47,12 @@ export const TaskIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLen
 
 export const ListQuery = Type.Object(
   {
-    state: Type.Optional(stateLiterals()),
+    state: Type.Optional(TaskStateSchema),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Text contained in the arguments (their JSON), case-insensitive' })),
+    created_by: Type.Optional(Type.Integer({ minimum: 1, description: 'Staff only: tasks of this user (others always see their own)' })),
+    created_after: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after this time' })),
+    created_before: Type.Optional(Type.String({ format: 'date-time', description: 'Created before this time' })),
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
     after: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Cursor: `next` of the previous page' })),
   },

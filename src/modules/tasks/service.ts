@@ -1,7 +1,6 @@
 /** Task API logic: visibility rules, engine errors as AppErrors, records as API shapes. */
 import { AppError } from '../../app/errors.ts';
-import { decodeCursor } from '../../tasks/cursor.ts';
-import { InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError, type TaskClient, type TaskRecord } from '../../tasks/index.ts';
+import { decodeCursor, InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError, type TaskClient, type TaskRecord } from '../../tasks/index.ts';
 import type { AuthenticatedUser } from '../accounts/user.ts';
 import type { EnqueueBody, ListQuery, Task } from './schemas.ts';
 
@@ -16,6 +15,7 @@ export function toTask(t: TaskRecord): Task {
     created_at: t.createdAt.toISOString(),
     ...(t.startedAt ? { started_at: t.startedAt.toISOString() } : {}),
     ...(t.finishedAt ? { finished_at: t.finishedAt.toISOString() } : {}),
+    ...(t.requestId ? { request_id: t.requestId } : {}),
   };
 }
 
@@ -40,11 +40,13 @@ function visible(t: TaskRecord | undefined, user: AuthenticatedUser | null | und
   return t;
 }
 
-export async function enqueue(tasks: TaskClient, body: EnqueueBody, user: AuthenticatedUser) {
+export async function enqueue(tasks: TaskClient, body: EnqueueBody, user: AuthenticatedUser, origin: { requestId: string; traceId: string | undefined }) {
   const o = body.options ?? {};
   try {
     return await tasks.enqueue(body.name, body.args ?? {}, {
       createdBy: user.id,
+      requestId: origin.requestId,
+      ...(origin.traceId ? { traceId: origin.traceId } : {}),
       ...(o.delay_ms !== undefined ? { delayMs: o.delay_ms } : {}),
       ...(o.retries !== undefined ? { retries: o.retries } : {}),
       ...(o.timeout_ms !== undefined ? { timeoutMs: o.timeout_ms } : {}),
@@ -71,15 +73,18 @@ export function assertListCursor(after: string | undefined): void {
 
 export async function list(tasks: TaskClient, q: ListQuery, user: AuthenticatedUser | null | undefined) {
   assertListCursor(q.after);
-  // Anonymous visitors see no one's tasks but anonymous ones; users see their own; staff see all.
-  const createdBy = user?.isStaff ? undefined : (user?.id ?? -1);
+  // Anonymous visitors see no one's tasks; users see their own; staff see all (or one user's).
+  const createdBy = user?.isStaff ? q.created_by : (user?.id ?? -1);
   const page = await tasks
     .listTasks({
       limit: q.limit,
       ...(q.state ? { state: q.state } : {}),
       ...(q.name ? { name: q.name } : {}),
+      ...(q.q ? { q: q.q } : {}),
       ...(q.after ? { after: q.after } : {}),
       ...(createdBy !== undefined ? { createdBy } : {}),
+      ...(q.created_after ? { createdFrom: new Date(q.created_after) } : {}),
+      ...(q.created_before ? { createdTo: new Date(q.created_before) } : {}),
     })
     .catch(mapError);
   return { data: page.data.map(toTask), next: page.next };

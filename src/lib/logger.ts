@@ -1,7 +1,6 @@
 /** pino: JSON in production, readable in development; secrets never reach a log line. */
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config/index.ts';
-import { serializeError } from '../lib/log-errors.ts';
+import { serializeError } from './log-errors.ts';
 
 /** Paths scrubbed from every log line (headers, bodies, task payloads). */
 export const redactPaths = [
@@ -66,7 +65,8 @@ class LineBatch implements pino.DestinationStream {
 }
 
 /** `destination` replaces stdout (tests capture lines with it). */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>, name = 'conveyor', destination?: pino.DestinationStream): Logger {
+/** `config` is the frozen Config (its LOG_LEVEL and NODE_ENV). */
+export function createLogger(config: { readonly LOG_LEVEL: string; readonly NODE_ENV: string }, name = 'conveyor', destination?: pino.DestinationStream): Logger {
   // Every logged error, whoever logs it, goes through serializeError: no statement parameters.
   const options = { name, level: config.LOG_LEVEL, redact: { paths: redactPaths, censor: '[redacted]' }, serializers: { err: serializeError } };
   if (destination) return pino(options, destination);

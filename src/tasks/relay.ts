@@ -1,0 +1,88 @@
+/**
+ * The outbox relay: tasks written inside a caller's transaction (`tasks.delay(task, args,
+ * { tx })`) exist once it commits, and are handed to the broker here. The commit's
+ * notification brings them at once; a sweep every few seconds finds any whose notification
+ * was missed (this process was down, the connection dropped). Handing one over twice is
+ * harmless: the job id is the task id, and the claim lets one run through.
+ */
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.ts';
+import { createPgListener } from '../lib/pg-listen.ts';
+import type { TaskBackend } from './backend.ts';
+import { jobOptions } from './job-options.ts';
+import { markDispatched, OUTBOX_CHANNEL, tasksByIds, undispatched } from './records.ts';
+import type { TaskRegistry } from './registry.ts';
+import type { TaskRow } from './table.ts';
+
+export interface RelayOptions {
+  readonly database: Database;
+  readonly backend: TaskBackend;
+  readonly registry: TaskRegistry;
+  readonly logger: Pick<Logger, 'warn'>;
+  /** Only tasks of these queues (the ones this worker consumes). */
+  readonly queues: readonly string[];
+  /** Default 5 s. */
+  readonly sweepEveryMs?: number;
+}
+
+/**
+ * A PENDING task this old that no worker has claimed is the sweep's: its commit notification
+ * was missed, or its enqueue crashed between the table and the broker, or it is waiting in a
+ * backlog (then handing it over again changes nothing, and it is marked).
+ */
+const SWEEP_AGE_MS = 10_000;
+
+export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry, rows: readonly TaskRow[]): Promise<string[]> {
+  const byQueue = new Map<string, { name: string; data: { args: unknown; by: number | null; req: string | null; tr: string | null; timeoutMs?: number }; opts: ReturnType<typeof jobOptions> }[]>();
+  const sent: string[] = [];
+  for (const row of rows) {
+    const task = registry.get(row.name);
+    if (!task || row.state !== 'PENDING' || row.dispatched) continue;
+    const delayMs = row.runAt ? Math.max(0, row.runAt.getTime() - Date.now()) : 0;
+    const o = row.options;
+    const opts = jobOptions(task, {
+      taskId: row.id,
+      ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.priority !== undefined ? { priority: o.priority } : {}),
+      ...(delayMs > 0 ? { delayMs } : {}),
+    });
+    const data = { args: row.args, by: row.createdBy, req: row.requestId, tr: row.traceId, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
+    const list = byQueue.get(row.queue) ?? [];
+    list.push({ name: row.name, data, opts });
+    byQueue.set(row.queue, list);
+    sent.push(row.id);
+  }
+  for (const [queue, jobs] of byQueue) await backend.queue(queue).addBulk(jobs);
+  return sent;
+}
+
+export function startRelay(opts: RelayOptions): { stop(): Promise<void> } {
+  const { database, backend, registry, logger } = opts;
+  const queues = new Set(opts.queues);
+  let busy: Promise<void> = Promise.resolve();
+  const relay = (rows: TaskRow[]) =>
+    (busy = busy
+      .then(async () => {
+        const mine = rows.filter((r) => queues.has(r.queue));
+        if (mine.length === 0) return;
+        await markDispatched(database.pool, await dispatchRows(backend, registry, mine));
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'relaying committed tasks to the broker failed; the sweep tries again')));
+
+  const listener = createPgListener({ url: database.url, applicationName: 'conveyor-relay', onError: () => undefined });
+  listener.on(OUTBOX_CHANNEL, (payload) => {
+    const ids = payload.split(',').filter(Boolean);
+    void tasksByIds(database.db, ids).then(relay, (err: unknown) => logger.warn({ err }, 'reading committed tasks failed; the sweep tries again'));
+  });
+  const sweep = setInterval(() => {
+    void undispatched(database.db, SWEEP_AGE_MS, 500).then(relay, () => undefined);
+  }, opts.sweepEveryMs ?? 5_000);
+  sweep.unref();
+  return {
+    async stop() {
+      clearInterval(sweep);
+      await listener.close();
+      await busy;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The task engine's own tables (schema `app`, migrated like the rest, in every mode): one row
+ * per task — what the API, the dashboard, live events and retention read, with plain SQL —
+ * worker heartbeats, per-minute history and cumulative counters. BullMQ (schema `bullmq`, or
+ * Redis) only delivers, retries and schedules: it keeps no task once it has run.
+ */
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, index, integer, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { app } from '../db/pg-schema.ts';
+import { taskStates } from './types.ts';
+
+/** The enqueue options a row keeps, so a relay can send it to the broker as it was asked. */
+export interface StoredOptions {
+  readonly retries?: number;
+  readonly timeoutMs?: number;
+  readonly priority?: number;
+}
+
+const stateList = sql.raw(taskStates.map((s) => `'${s}'`).join(', '));
+
+export const tasks = app.table(
+  'tasks',
+  {
+    id: uuid('id').primaryKey(),
+    /** Insertion order: the listing's stable keyset cursor. */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity().unique('tasks_seq_key'),
+    name: text('name').notNull(),
+    queue: text('queue').notNull(),
+    state: text('state', { enum: taskStates }).notNull(),
+    args: jsonb('args').notNull(),
+    result: jsonb('result'),
+    error: text('error'),
+    traceback: text('traceback'),
+    /** Runs started so far (1 on the first run). */
+    attempts: integer('attempts').notNull().default(0),
+    /** Attempts that failed and were retried. */
+    retries: integer('retries').notNull().default(0),
+    /** Per-enqueue overrides (retries, timeoutMs, priority), for a task handed to the broker later. */
+    options: jsonb('options').$type<StoredOptions>().notNull().default({}),
+    createdBy: bigint('created_by', { mode: 'number' }),
+    requestId: text('request_id'),
+    traceId: text('trace_id'),
+    workerId: text('worker_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Not before this (a countdown); null = at once. */
+    runAt: timestamp('run_at', { withTimezone: true }),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** A finished task is deleted after this (its TTL); null = kept until the count trim. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /**
+     * Handed to the broker. A task enqueued inside a caller's transaction is written first and
+     * sent after the commit; one whose send was lost (a crash in between) is found by this flag.
+     */
+    dispatched: boolean('dispatched').notNull().default(false),
+  },
+  (t) => [
+    check('tasks_state_check', sql`${t.state} in (${stateList})`),
+    index('tasks_state_seq_idx').on(t.state, t.seq),
+    index('tasks_name_seq_idx').on(t.name, t.seq),
+    index('tasks_created_by_seq_idx').on(t.createdBy, t.seq),
+    index('tasks_created_at_idx').on(t.createdAt),
+    index('tasks_expires_at_idx').on(t.expiresAt).where(sql`${t.expiresAt} is not null`),
+    index('tasks_undispatched_idx').on(t.seq).where(sql`not ${t.dispatched} and ${t.state} = 'PENDING'`),
+    // `q`: text in the arguments, found through trigrams (pg_trgm) instead of a scan.
+    index('tasks_args_trgm_idx').using('gin', sql`(${t.args}::text) gin_trgm_ops`),
+  ],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;
+
+/** One row per worker process, upserted by its heartbeat (every ~2 s). */
+export const taskWorkers = app.table('task_workers', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  queues: text('queues').array().notNull(),
+  concurrency: integer('concurrency').notNull(),
+  active: integer('active').notNull().default(0),
+  processed: bigint('processed', { mode: 'number' }).notNull().default(0),
+  failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+  memoryBytes: bigint('memory_bytes', { mode: 'number' }).notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+  lastSeen: timestamp('last_seen', { withTimezone: true }).notNull(),
+});
+
+/**
+ * Per-minute task history per worker, written in batches off the hot path. Runtimes are
+ * kept as a log-scale histogram so percentiles can be merged across workers.
+ */
+export const taskStatsMinute = app.table(
+  'task_stats_minute',
+  {
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    workerId: text('worker_id').notNull(),
+    succeeded: integer('succeeded').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    retried: integer('retried').notNull().default(0),
+    runtimeHist: integer('runtime_hist').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.workerId] })],
+);
+
+/**
+ * Each worker's running totals per task name and outcome (with a runtime histogram), written
+ * with its heartbeat: `/metrics` sums them, so every process exports the deployment's counts
+ * whichever one Prometheus scrapes.
+ */
+export const taskCounters = app.table(
+  'task_counters',
+  {
+    workerId: text('worker_id').notNull(),
+    name: text('name').notNull(),
+    state: text('state', { enum: taskStates }).notNull(),
+    count: bigint('count', { mode: 'number' }).notNull().default(0),
+    runtimeSum: bigint('runtime_ms_sum', { mode: 'number' }).notNull().default(0),
+    runtimeHist: integer('runtime_hist').array().notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workerId, t.name, t.state] })],
+);

@@ -1,0 +1,45 @@
+/**
+ * The task table's per-task writes, group-committed (lib/batch.ts): a process starting,
+ * finishing or creating many tasks at once writes them in a few statements. Each call
+ * resolves once its row is committed, so a worker never tells the broker a task is done
+ * before the table says so.
+ */
+import type pg from 'pg';
+import { batched } from '../lib/batch.ts';
+import { claimTasks, insertTasks, recordOutcomes, type Claim, type NewTask, type Outcome } from './records.ts';
+
+export interface TaskWriter {
+  insert(row: NewTask): Promise<void>;
+  /** Whether the task is this worker's to run (see records.claimTasks). */
+  claim(claim: Claim): Promise<boolean>;
+  outcome(outcome: Outcome): Promise<void>;
+  /** Resolves once every write submitted so far has settled. */
+  drain(): Promise<void>;
+}
+
+/** Rows per statement: large enough to carry a burst, small enough to keep each one quick. */
+const MAX_ROWS = 200;
+
+/**
+ * `claimPool`: where claims are written, when that is another pool. A worker gives one whose
+ * sessions commit without waiting for the WAL flush (`synchronous_commit = off`): a claim lost
+ * to a database crash only leaves the row at PENDING while its run goes on, and the run's
+ * outcome — written durably — still lands. That saves a disk flush on every task's start.
+ */
+export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool): TaskWriter {
+  const insert = batched<NewTask, void>(async (rows) => {
+    await insertTasks(pool, rows);
+    return rows.map(() => undefined);
+  }, { maxItems: MAX_ROWS, concurrency: 2 });
+  const claim = batched<Claim, boolean>((claims) => claimTasks(claimPool, claims), { maxItems: MAX_ROWS, concurrency: 2 });
+  const outcome = batched<Outcome, void>(async (outcomes) => {
+    await recordOutcomes(pool, outcomes);
+    return outcomes.map(() => undefined);
+  }, { maxItems: MAX_ROWS, concurrency: 2 });
+  return {
+    insert,
+    claim,
+    outcome,
+    drain: async () => void (await Promise.all([insert.drain(), claim.drain(), outcome.drain()])),
+  };
+}

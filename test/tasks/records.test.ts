@@ -1,0 +1,73 @@
+/**
+ * The task table is the record (src/tasks/records.ts): each transition is written there and
+ * announced after its commit; the claim is the gate a delivery must pass before its handler
+ * runs; BullMQ keeps no job once it has run. On every backend.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runs } from './fixtures/tasks.ts';
+import { broker, createTaskEnv, type TaskEnv } from './harness.ts';
+import type { TaskEvent } from '../../src/tasks/index.ts';
+
+let env: TaskEnv;
+beforeAll(async () => {
+  env = await createTaskEnv();
+  await env.startWorker({ concurrency: 4 });
+});
+afterAll(async () => { await env?.close(); });
+
+describe(`the task table on ${broker()}`, () => {
+  it('announces every transition once it is committed: PENDING, STARTED, SUCCESS', async () => {
+    const seen: TaskEvent[] = [];
+    const stop = env.client.subscribe((e) => seen.push(e));
+    try {
+      await sleep(300); // the LISTEN connection is up
+      const { id } = await env.client.enqueue('t_echo', { value: 5 });
+      await env.waitFor(id, ['SUCCESS']);
+      await expect.poll(() => seen.filter((e) => e.taskId === id).map((e) => e.state), { timeout: 5_000 }).toEqual(expect.arrayContaining(['STARTED', 'SUCCESS']));
+      const states = seen.filter((e) => e.taskId === id).map((e) => e.state);
+      // PENDING may be written after a fast worker's STARTED (the broker has the job first): then it is not announced.
+      expect(states.filter((s) => s !== 'PENDING')).toEqual(['STARTED', 'SUCCESS']);
+      expect(seen.find((e) => e.taskId === id && e.state === 'SUCCESS')).toMatchObject({ name: 't_echo', retries: 0 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('a delivery of a task that already finished is refused at its claim: the handler does not run again', async () => {
+    const { id } = await env.client.enqueue('t_echo', { value: 6 });
+    const done = await env.waitFor(id, ['SUCCESS']);
+    expect(runs.get(id)).toBe(1);
+    // The same job once more (a duplicate delivery, a relay racing a finish).
+    await env.backend.queue(env.queue).addBulk([{ name: 't_echo', data: { args: { value: 6 } }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } }]);
+    await sleep(1_000);
+    expect(runs.get(id)).toBe(1);
+    expect(await env.client.getTask(id)).toEqual(done);
+  });
+
+  it('a job whose row was never written (a crash between the broker and the table) gets one at its claim and runs', async () => {
+    const id = crypto.randomUUID();
+    await env.backend.queue(env.queue).addBulk([{ name: 't_echo', data: { args: { value: 7 }, req: 'req-lost' }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } }]);
+    const t = await env.waitFor(id, ['SUCCESS']);
+    expect(t).toMatchObject({ name: 't_echo', args: { value: 7 }, result: { value: 7 }, requestId: 'req-lost' });
+  });
+
+  it('BullMQ keeps no job once it has run; the table keeps the record', async () => {
+    const { id } = await env.client.enqueue('t_fatal', {});
+    await env.waitFor(id, ['FAILURE']);
+    const counts = await env.backend.queue(env.queue).getJobCounts('completed', 'failed');
+    expect(counts).toEqual({ completed: 0, failed: 0 });
+    expect((await env.client.getTask(id))?.state).toBe('FAILURE');
+  });
+
+  it('keeps the x-request-id of the request that enqueued it, and shows it in the task JSON', async () => {
+    const app = await env.app();
+    const { headers } = await env.authHeaders();
+    const res = await app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'x-request-id': 'req-abc-123' }, payload: { name: 't_echo', args: { value: 8 } } });
+    expect(res.statusCode).toBe(202);
+    const { task_id } = res.json() as { task_id: string };
+    await env.waitFor(task_id, ['SUCCESS']);
+    const got = await app.inject({ url: `/api/tasks/${task_id}`, headers });
+    expect(got.json()).toMatchObject({ task_id, request_id: 'req-abc-123', state: 'SUCCESS' });
+  });
+});
