@@ -33,7 +33,6 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
 /** Rows as a busy deployment leaves them: mostly SUCCESS, some FAILURE/REVOKED/PENDING, three task names, 50 creators. */
 async function fill(url: string): Promise<void> {
   const started = performance.now();
-  let done = 0;
   for (let from = 1; from <= ROWS; from += 100_000) {
     const to = Math.min(ROWS, from + 99_999);
     await admin(url, (c) =>
@@ -51,8 +50,7 @@ async function fill(url: string): Promise<void> {
           1, true
         FROM generate_series(${from}, ${to}) g`),
     );
-    done = to;
-    process.stderr.write(`\rfilling the task table: ${fmt(done)} / ${fmt(ROWS)} rows`);
+    process.stderr.write(`\rfilling the task table: ${fmt(to)} / ${fmt(ROWS)} rows`);
   }
   await admin(url, (c) => c.query('VACUUM ANALYZE app.tasks'));
   process.stderr.write(`\rfilled ${fmt(ROWS)} rows in ${fmt((performance.now() - started) / 1000, 1)} s (with VACUUM ANALYZE)\n`);

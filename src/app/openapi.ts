@@ -30,6 +30,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'items', description: 'The seed model, with every async ORM operation' },
         { name: 'tasks', description: 'Background tasks with Celery states' },
+        { name: 'workflows', description: 'Chains, groups and chords of tasks (Celery\'s canvas)' },
         { name: 'accounts', description: 'Login, logout, current user' },
         { name: 'seed', description: 'The seed project\'s other async views' },
         { name: 'operations', description: 'Health, readiness, metrics' },

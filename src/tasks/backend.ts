@@ -32,6 +32,11 @@ export interface TaskJobData {
   readonly tr?: string | null;
   /** Per-enqueue timeout override (ms). */
   readonly timeoutMs?: number;
+  /** A workflow step: its workflow and `ctx.previous`. */
+  readonly wf?: string | null;
+  readonly prev?: unknown;
+  /** A rate-limited start already reserved for this delivery (ms since the epoch). */
+  readonly slot?: number;
 }
 
 export type TaskJob = Job<TaskJobData, unknown, string>;

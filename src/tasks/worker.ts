@@ -98,7 +98,10 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const startedAt = new Date();
   const claims = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'conveyor-claims', options: '-c synchronous_commit=off' });
   claims.on('error', () => undefined); // a dropped idle connection is replaced on next use
-  const writer = taskWriter(database.pool, claims);
+  // Workflow steps revoked because an upstream step failed: any job they have leaves the broker.
+  const writer = taskWriter(database.pool, claims, (steps) => {
+    for (const s of steps) void backend.queue(s.queue).remove(s.id).catch(() => undefined);
+  });
   const active = new Map<string, AbortController>();
   const stats = new StatsRecorder(database.db, id, logger);
   let processed = 0;
@@ -206,6 +209,8 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       args: job.data.args,
       attempt,
       timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
+      previous: job.data.prev,
+      workflowId: job.data.wf ?? undefined,
       log: () => logger.child({ task_id: taskId, task: task.name }),
       controller,
       progress: (value) => job.updateProgress(value),
