@@ -127,7 +127,7 @@ const CLAIM = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, ar
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[])
     AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id)
   ON CONFLICT (id) DO UPDATE SET state = 'STARTED', attempts = excluded.attempts, worker_id = excluded.worker_id,
-    started_at = greatest(now(), t.created_at), dispatched = true, error = NULL, traceback = NULL
+    started_at = greatest(now(), t.created_at), dispatched = true, error = NULL, traceback = NULL, waiting = NULL
   WHERE t.state NOT IN (${FINISHED})`);
 
 /**
@@ -247,6 +247,19 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]
 
 const REQUEUE = announcing(`UPDATE app.tasks AS t SET state = 'PENDING', started_at = NULL, worker_id = NULL
   WHERE t.id = $1 AND t.state = 'STARTED'`);
+
+const WAITING = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, created_at, waiting, run_at, dispatched)
+  VALUES ($1, $2, $3, 'PENDING', $4::jsonb, $5, $6, $7, $8, $9, $10, true)
+  ON CONFLICT (id) DO UPDATE SET waiting = excluded.waiting, run_at = excluded.run_at, dispatched = true
+  WHERE t.state IN ('PENDING', 'RETRY')`);
+
+/**
+ * Why a task waits (a limit), and until when; its state stays PENDING (or RETRY). An upsert,
+ * like the claim: a first delivery can arrive before its enqueue has written the row.
+ */
+export async function markWaiting(pool: pg.Pool, task: Omit<Claim, 'attempt' | 'workerId'>, why: string, until: Date): Promise<void> {
+  await pool.query(WAITING, [task.id, task.name, task.queue, json(task.args), task.createdBy, task.requestId, task.traceId, task.createdAt.toISOString(), why, until.toISOString()]);
+}
 
 /** A running task handed back to the broker (its worker shut down past the grace period): PENDING again. */
 export async function requeueTask(pool: pg.Pool, id: string): Promise<void> {
