@@ -9,11 +9,12 @@ import { AppError, errorResponses } from '../../app/errors.ts';
 import { requireStaff } from '../accounts/guards.ts';
 import { assertListCursor } from '../tasks/service.ts';
 import { createLiveHub } from './events.ts';
-import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker } from './mapper.ts';
+import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker, toMonitorWorkflow } from './mapper.ts';
 import {
   MonitorQueue,
   MonitorTask,
   MonitorWorker,
+  MonitorWorkflow,
   Overview,
   TaskIdParams,
   TaskList,
@@ -93,6 +94,15 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     if (!task) throw new AppError('not_found', `No task ${id}`);
     return task;
   };
+
+  app.get('/workflows/:id', {
+    schema: { tags, security, summary: 'A workflow as a graph: each task, its state and what it waits for', params: TaskIdParams, response: { 200: MonitorWorkflow, ...errorResponses(401, 403, 404) } },
+    handler: async (request) => {
+      const w = await monitor.getWorkflow(request.params.id);
+      if (!w) throw new AppError('not_found', `No workflow ${request.params.id}`);
+      return toMonitorWorkflow(w);
+    },
+  });
 
   app.get('/tasks/:id', {
     schema: { tags, security, summary: 'One task with arguments, result, error and timings', params: TaskIdParams, response: { 200: MonitorTask, ...errorResponses(401, 403, 404) } },

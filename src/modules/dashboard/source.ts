@@ -5,13 +5,14 @@
  * reaches into BullMQ itself.
  */
 import type { CounterTotal } from '../../tasks/store.ts';
-import type { ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from '../../tasks/types.ts';
+import type { ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo, WorkflowRecord } from '../../tasks/types.ts';
 
 export type { ListTasksQuery, QueueCounts, TaskPage, TaskStatsMinute };
 
 export interface TaskMonitor {
   listTasks(query: ListTasksQuery): Promise<TaskPage>;
   getTask(id: string): Promise<TaskRecord | null | undefined>;
+  getWorkflow(id: string): Promise<WorkflowRecord | undefined>;
   /** Revokes an unfinished task; throws AppError('conflict') when it already finished. */
   revoke(id: string): Promise<TaskRecord>;
   /** Runs a finished (failed or revoked) task again. */

@@ -18,6 +18,7 @@ export function taskMonitor(tasks: TaskClient): TaskMonitor {
   return {
     listTasks: (q) => tasks.listTasks(q),
     getTask: (id) => tasks.getTask(id),
+    getWorkflow: (id) => tasks.getWorkflow(id),
     revoke: (id) => found(tasks.revoke(id)),
     retry: (id) => found(tasks.retry(id)),
     listWorkers: () => tasks.listWorkers(),
