@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- http|embedded|list|tasks]`: every figure is printed beside a baseline measured
+ * `npm run bench [-- http|embedded|list|flow|tasks]`: every figure is printed beside a baseline measured
  * in the same sitting (these machines are noisy; absolute numbers mean little).
  */
 import { runEmbeddedBench } from './embedded.ts';
+import { runFlowBench } from './flow.ts';
 import { runHttpBench } from './http.ts';
 import { runListBench } from './list.ts';
 
@@ -10,6 +11,7 @@ const only = process.argv[2];
 if (!only || only === 'http') await runHttpBench();
 if (!only || only === 'embedded') await runEmbeddedBench();
 if (!only || only === 'list') await runListBench();
+if (!only || only === 'flow') await runFlowBench();
 if (!only || only === 'tasks') {
   const path = './tasks.ts'; // written alongside the task engine
   const tasks = (await import(path).catch(() => null)) as { runTaskBench(): Promise<void> } | null;

@@ -24,7 +24,7 @@ import { startTaskWorker } from '../src/tasks/worker.ts';
 import { cpuSecondsOf, fmt, load, pct, startProc, table, waitFor } from './lib.ts';
 import { startUpstream } from './upstream.ts';
 
-type Backend = 'redis' | 'postgres' | 'embedded';
+export type Backend = 'redis' | 'postgres' | 'embedded';
 const N = Number(process.env.BENCH_TASKS ?? 10_000);
 const LAT = Number(process.env.BENCH_LATENCY ?? 300);
 const CONCURRENCY = 64;
@@ -88,7 +88,7 @@ async function measure(subject: Subject, url: string): Promise<Figures> {
   return { tps, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
 }
 
-interface Site {
+export interface Site {
   /** The environment the site's config came from (for child processes). */
   env: Record<string, string>;
   config: Config;
@@ -96,7 +96,7 @@ interface Site {
   close(): Promise<void>;
 }
 
-async function openSite(backend: Backend): Promise<Site> {
+export async function openSite(backend: Backend): Promise<Site> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
   const env: Record<string, string> = {
     NODE_ENV: 'production',

@@ -26,9 +26,11 @@ export type CanvasNode =
   | { readonly group: readonly CanvasNode[] }
   | { readonly chord: { readonly header: readonly CanvasNode[]; readonly body: CanvasNode } };
 
-/** Most tasks in one workflow, and deepest nesting (the contract's limits). */
+/** Most tasks in one workflow over HTTP, and deepest nesting (the contract's limits). */
 export const MAX_WORKFLOW_TASKS = 1_000;
 export const MAX_WORKFLOW_DEPTH = 10;
+/** Most tasks in one workflow made from code (the statements stay of a reasonable size). */
+export const MAX_CODE_WORKFLOW_TASKS = 10_000;
 
 /** A canvas the engine cannot run: what is wrong, and where (a path like `chain.2.group.0`). */
 export class InvalidCanvasError extends Error {
@@ -66,7 +68,7 @@ const isSignature = (n: CanvasNode): n is SignatureNode => typeof (n as Signatur
  * Give every signature a task, its dependencies and its `previous`. Checks the structure
  * (lists not empty, depth, size); the task names and arguments are the caller's to check.
  */
-export function plan(root: CanvasNode): Plan {
+export function plan(root: CanvasNode, maxTasks = MAX_CODE_WORKFLOW_TASKS): Plan {
   const tasks: PlannedTask[] = [];
   const issues: { field: string; message: string }[] = [];
 
@@ -113,7 +115,7 @@ export function plan(root: CanvasNode): Plan {
   };
 
   const compiled = walk(root, [], null, '', 1);
-  if (tasks.length > MAX_WORKFLOW_TASKS) issues.unshift({ field: 'workflow', message: `has ${tasks.length} tasks; at most ${MAX_WORKFLOW_TASKS}` });
+  if (tasks.length > maxTasks) issues.unshift({ field: 'workflow', message: `has ${tasks.length} tasks; at most ${maxTasks}` });
   if (issues.length) throw new InvalidCanvasError(issues.slice(0, 100));
   return { tasks, output: compiled.output, canvas: compiled.canvas };
 }

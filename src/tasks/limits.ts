@@ -3,9 +3,11 @@
  * worker of every process sees the same ones, on every broker.
  *
  * - Rate: a generic cell rate algorithm. Per task name (and key), `task_rates.next_at` is the
- *   earliest the next start may take; a start reserves that slot and moves it on by
- *   `perMs / limit`, so starts are spaced evenly and never exceed the rate in any window.
- *   Deliveries arriving together reserve their slots in one statement.
+ *   earliest the next start may take; a run reserves that slot and moves it on by
+ *   `perMs / limit`, so starts are spaced evenly, and starts at its slot (on the database's
+ *   clock). A run that misses its slot by more than a small tolerance gives it up and reserves
+ *   again, so late runs cannot bunch up; an idle key builds no credit. Deliveries arriving
+ *   together reserve their slots in one statement.
  * - Concurrency: a lease per running task (`task_leases`), taken under a lock on the key while
  *   fewer than `limit` are live, renewed while the task runs and deleted when it ends; a
  *   crashed worker's leases lapse after `leaseMs`.
@@ -29,14 +31,13 @@ export interface LimiterOptions {
 }
 
 export interface Limiter {
-  /** The start time reserved for one run of `task` (now, or a later slot). */
-  reserveRate(task: AnyTask, payload: unknown): Promise<number>;
   /**
-   * May a run of `task` start now? Answers 0 if it may (and counts it), else when to ask again.
-   * Starts are `perMs / limit` apart whatever the slots said: a run that comes back late
-   * from its slot cannot bunch up with the next one.
+   * The start time reserved for one run of `task` (now, or a later slot), on the database's
+   * clock. Runs arriving together reserve theirs in one statement.
    */
-  start(task: AnyTask, payload: unknown): Promise<number>;
+  reserveRate(task: AnyTask, payload: unknown): Promise<number>;
+  /** A time of the database's clock (a slot) on this process's clock. */
+  toLocal(dbTime: number): number;
   /** Take a concurrency slot for `taskId`, or answer false when `limit` are running. */
   acquire(task: AnyTask, payload: unknown, taskId: string): Promise<boolean>;
   release(taskId: string): Promise<void>;
@@ -52,18 +53,24 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   const rates = new Map<string, Batched<number, number>>();
   const leaseKeys = new Map<string, string>();
   const fast = opts.fastPool ?? pool;
+  /** The database's clock minus this process's, from the last reservation. */
+  let offset = 0;
 
   const reserver = (key: string, intervalMs: number) => {
     let r = rates.get(key);
     if (!r) {
       r = batched<number, number>(async (items) => {
         const n = items.length;
-        const { rows } = await fast.query<{ first: Date }>(
-          `INSERT INTO app.task_rates AS r (key, next_at) VALUES ($1, now() + make_interval(secs => $2::int * $3::float8 / 1000.0))
-           ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, now()) + make_interval(secs => $2::int * $3::float8 / 1000.0)
-           RETURNING next_at - make_interval(secs => $2::int * $3::float8 / 1000.0) AS first`,
-          [key, n, intervalMs],
-        );
+        const sent = Date.now();
+        const { rows } = await fast.query<{ first: Date; now: Date }>({
+          name: 'conveyor_rate_reserve',
+          text: `INSERT INTO app.task_rates AS r (key, next_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2::int * $3::float8 / 1000.0))
+           ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp() - make_interval(secs => $4::float8 / 1000.0)) + make_interval(secs => $2::int * $3::float8 / 1000.0)
+           RETURNING next_at - make_interval(secs => $2::int * $3::float8 / 1000.0) AS first, clock_timestamp() AS now`,
+          values: [key, n, intervalMs, tolerance(intervalMs)],
+        });
+        // The database's clock, seen from here: the middle of the round trip.
+        offset = Math.round(rows[0]!.now.getTime() - (sent + Date.now()) / 2);
         const first = rows[0]!.first.getTime();
         return items.map((_, i) => first + i * intervalMs);
       }, { maxItems: 500 });
@@ -77,24 +84,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       const rate = task.options.rateLimit!;
       return reserver(rateKey(task, payload), rate.perMs / rate.limit)(0);
     },
-    async start(task, payload) {
-      const rate = task.options.rateLimit!;
-      const interval = rate.perMs / rate.limit;
-      // GCRA without burst at the moment of the start: allowed when its time has come, and
-      // the next start is then `interval` later. Exact: never more than `limit` in any `perMs`.
-      const { rows } = await fast.query<{ allowed: boolean; next_at: Date }>(
-        `WITH tried AS (
-           INSERT INTO app.task_rates AS r (key, next_at) VALUES ($1, now() + make_interval(secs => $2::float8 / 1000.0))
-           ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, now()) + make_interval(secs => $2::float8 / 1000.0)
-           WHERE r.next_at <= now()
-           RETURNING true AS allowed, next_at)
-         SELECT allowed, next_at FROM tried
-         UNION ALL SELECT false, next_at FROM app.task_rates WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM tried)`,
-        [`${rateKey(task, payload)}:start`, interval],
-      );
-      const row = rows[0]!;
-      return row.allowed ? 0 : Math.max(row.next_at.getTime(), Date.now() + 1);
-    },
+    toLocal: (dbTime) => dbTime - offset,
     async acquire(task, payload, taskId) {
       const limit = task.options.concurrency!.limit;
       const key = concurrencyKey(task, payload);
@@ -134,6 +124,14 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     },
   };
 }
+
+/**
+ * How late a start may be and still count from its due time (never more than five intervals):
+ * over any window the average stays at the limit, and a window of `perMs` can hold at most a
+ * few starts more than `limit` (one, for rates up to 50 a second).
+ */
+export const START_TOLERANCE_MS = 20;
+export const tolerance = (intervalMs: number) => Math.min(START_TOLERANCE_MS, 5 * intervalMs);
 
 /** How long a task waiting for a concurrency slot waits before it tries again. */
 export const CONCURRENCY_RETRY_MS = 150;

@@ -86,7 +86,7 @@ const INSERT = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, a
 /** Create tasks in PENDING; an id that exists already is left as it is (an enqueue with a chosen id). */
 export async function insertTasks(pool: pg.Pool, rows: readonly NewTask[]): Promise<void> {
   const seen = new Set<string>();
-  await pool.query(INSERT, insertParams(rows.filter((r) => !seen.has(r.id) && seen.add(r.id))));
+  await pool.query({ name: 'conveyor_task_insert', text: INSERT, values: insertParams(rows.filter((r) => !seen.has(r.id) && seen.add(r.id))) });
 }
 
 /** A statement with `$n` placeholders as Drizzle SQL, each value one bound parameter (arrays included). */
@@ -140,7 +140,7 @@ export async function claimTasks(pool: pg.Pool, all: readonly Claim[]): Promise<
   // One statement may not upsert a row twice: of two deliveries of one task, the first claims it.
   const seen = new Set<string>();
   const claims = all.filter((c) => !seen.has(c.id) && seen.add(c.id));
-  const { rows } = await pool.query<{ id: string }>(CLAIM, [
+  const { rows } = await pool.query<{ id: string }>({ name: 'conveyor_task_claim', text: CLAIM, values: [
     claims.map((c) => c.id),
     claims.map((c) => c.name),
     claims.map((c) => c.queue),
@@ -151,7 +151,7 @@ export async function claimTasks(pool: pg.Pool, all: readonly Claim[]): Promise<
     claims.map((c) => c.createdAt.toISOString()),
     claims.map((c) => c.attempt),
     claims.map((c) => c.workerId),
-  ]);
+  ] });
   const won = new Set(rows.map((r) => r.id));
   return all.map((c) => won.delete(c.id));
 }
@@ -233,7 +233,7 @@ export interface Cancelled {
 
 /** Record how runs ended. A task revoked while it ran stays REVOKED. Answers the workflow steps this revoked. */
 export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<Cancelled[]> {
-  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>(OUTCOME, [
+  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>({ name: 'conveyor_task_outcome', text: OUTCOME, values: [
     outcomes.map((o) => o.id),
     outcomes.map((o) => o.state),
     outcomes.map((o) => (o.state === 'SUCCESS' ? json(o.result) : null)),
@@ -241,7 +241,7 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]
     outcomes.map((o) => o.traceback ?? null),
     outcomes.map((o) => o.ttlSeconds ?? null),
     outcomes.map((o) => o.runAt?.toISOString() ?? null),
-  ]);
+  ] });
   return rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! }));
 }
 
@@ -249,16 +249,30 @@ const REQUEUE = announcing(`UPDATE app.tasks AS t SET state = 'PENDING', started
   WHERE t.id = $1 AND t.state = 'STARTED'`);
 
 const WAITING = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, created_at, waiting, run_at, dispatched)
-  VALUES ($1, $2, $3, 'PENDING', $4::jsonb, $5, $6, $7, $8, $9, $10, true)
+  SELECT id, name, queue, 'PENDING', args, created_by, request_id, trace_id, created_at, waiting, run_at, true
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::timestamptz[])
+    AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, waiting, run_at)
   ON CONFLICT (id) DO UPDATE SET waiting = excluded.waiting, run_at = excluded.run_at, dispatched = true
   WHERE t.state IN ('PENDING', 'RETRY')`);
 
+export interface Waiting {
+  readonly task: Omit<Claim, 'attempt' | 'workerId'>;
+  readonly why: string;
+  readonly until: Date;
+}
+
 /**
- * Why a task waits (a limit), and until when; its state stays PENDING (or RETRY). An upsert,
+ * Why tasks wait (a limit), and until when; their state stays PENDING (or RETRY). An upsert,
  * like the claim: a first delivery can arrive before its enqueue has written the row.
  */
-export async function markWaiting(pool: pg.Pool, task: Omit<Claim, 'attempt' | 'workerId'>, why: string, until: Date): Promise<void> {
-  await pool.query(WAITING, [task.id, task.name, task.queue, json(task.args), task.createdBy, task.requestId, task.traceId, task.createdAt.toISOString(), why, until.toISOString()]);
+export async function markWaiting(pool: pg.Pool, all: readonly Waiting[]): Promise<void> {
+  const seen = new Set<string>();
+  const w = all.filter((x) => !seen.has(x.task.id) && seen.add(x.task.id));
+  await pool.query({ name: 'conveyor_task_waiting', text: WAITING, values: [
+    w.map((x) => x.task.id), w.map((x) => x.task.name), w.map((x) => x.task.queue), w.map((x) => json(x.task.args)),
+    w.map((x) => x.task.createdBy), w.map((x) => x.task.requestId), w.map((x) => x.task.traceId), w.map((x) => x.task.createdAt.toISOString()),
+    w.map((x) => x.why), w.map((x) => x.until.toISOString()),
+  ] });
 }
 
 /** A running task handed back to the broker (its worker shut down past the grace period): PENDING again. */

@@ -119,6 +119,8 @@ export interface WorkflowRecord {
 }
 
 export interface WorkflowOptions {
+  /** Most tasks allowed (the HTTP API: 1,000). Default 10,000. */
+  readonly maxTasks?: number;
   readonly createdBy?: number | null;
   readonly requestId?: string;
   /** As for enqueue: the workflow exists only if this transaction commits. */

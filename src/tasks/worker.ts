@@ -23,8 +23,9 @@ import { NonRetryableError, TaskRevokedError, TaskTimeoutError, type AnyTask } f
 import { raceAbort, runHandler, type Executor, type RunInput } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
-import { markWaiting, requeueTask, taskIdOfJob } from './records.ts';
-import { CONCURRENCY_RETRY_MS, createLimiter, waitingForConcurrency, waitingForRate } from './limits.ts';
+import { requeueTask, taskIdOfJob } from './records.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONCURRENCY_RETRY_MS, createLimiter, tolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
 import { startRetention } from './retention.ts';
@@ -94,6 +95,11 @@ class WorkerShutdownError extends Error {
 class RecordingError extends Error {
   override name = 'RecordingError';
 }
+
+/** A rate-limited start this close is waited for in the worker; a later one in the broker. */
+const HOLD_MS = 2_000;
+/** A wait shorter than this is not worth telling the dashboard about. */
+const NOTE_AFTER_MS = 250;
 
 /** How long a task whose outcome could not be recorded waits before it runs again. */
 const RECORD_RETRY_MS = 5_000;
@@ -186,22 +192,37 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   }
 
   /** Back to the broker until `until`, the row saying why (a limit); not an attempt. */
-  const wait = async (job: TaskJob, token: string | undefined, taskId: string, until: number, why: string, data?: Partial<TaskJob['data']>): Promise<never> => {
-    await markWaiting(database.pool, jobTask(job, taskId), why, new Date(until)).catch((err: unknown) => logger.warn({ err, task_id: taskId }, 'could not record why a task waits'));
+  const note = (job: TaskJob, taskId: string, until: number, why: string) =>
+    void writer.waiting({ task: jobTask(job, taskId), why, until: new Date(until) }).catch((err: unknown) => logger.warn({ err, task_id: taskId }, 'could not record why a task waits'));
+
+  /** Back to the broker until `until` (freeing this slot of the worker for other tasks), the row saying why. */
+  const wait = async (job: TaskJob, token: string | undefined, taskId: string, until: number, why: string, data?: Partial<TaskJob['data']>, wakeAt = until): Promise<never> => {
+    note(job, taskId, until, why);
     if (data) await job.updateData({ ...job.data, ...data });
-    await job.moveToDelayed(until, token);
+    await job.moveToDelayed(Math.ceil(wakeAt), token);
     throw new DelayedError();
   };
 
   /** Rate and concurrency limits across the deployment (limits.ts); resolves once this run may start. */
   const admit = async (task: AnyTask, job: TaskJob, token: string | undefined, taskId: string): Promise<void> => {
     if (task.options.rateLimit) {
-      // A slot spreads the waiting runs out (one reservation each); the start itself is then
-      // checked against the last start, so a run that comes back late cannot bunch up.
-      const slot = job.data.slot ?? (await limiter.reserveRate(task, job.data.args));
-      if (slot > Date.now() + 2) await wait(job, token, taskId, slot, waitingForRate(task, slot), { slot });
-      const retryAt = await limiter.start(task, job.data.args);
-      if (retryAt) await wait(job, token, taskId, retryAt, waitingForRate(task, retryAt), { slot });
+      // Each run has a slot (on the database's clock), spaced `perMs / limit` from the others:
+      // a near one is waited for here, a far one back in the broker; a run that misses its
+      // slot by more than the tolerance reserves a new one, so late runs cannot bunch up.
+      const rate = task.options.rateLimit;
+      const late = tolerance(rate.perMs / rate.limit);
+      let slot = job.data.slot ?? (await limiter.reserveRate(task, job.data.args));
+      for (;;) {
+        const ahead = limiter.toLocal(slot) - Date.now();
+        // Back from the broker early (its delayed jobs are promoted late on some backends), then held here.
+        if (ahead > HOLD_MS) await wait(job, token, taskId, limiter.toLocal(slot), waitingForRate(task, slot), { slot }, limiter.toLocal(slot) - HOLD_MS / 2);
+        if (ahead > 0) {
+          if (ahead > NOTE_AFTER_MS) note(job, taskId, limiter.toLocal(slot), waitingForRate(task, slot));
+          await sleep(ahead);
+        }
+        if (Date.now() - limiter.toLocal(slot) <= late) break;
+        slot = await limiter.reserveRate(task, job.data.args);
+      }
     }
     if (task.options.concurrency && !(await limiter.acquire(task, job.data.args, taskId))) {
       await wait(job, token, taskId, Date.now() + CONCURRENCY_RETRY_MS + Math.floor(Math.random() * CONCURRENCY_RETRY_MS), waitingForConcurrency(task));
@@ -212,7 +233,18 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     const taskId = taskIdOfJob(job.id ?? '');
     const task = registry.get(job.name);
     const attempt = job.attemptsMade + 1;
-    if (task && (task.options.rateLimit || task.options.concurrency)) await admit(task, job, token, taskId);
+    if (task && (task.options.rateLimit || task.options.concurrency)) {
+      try {
+        await admit(task, job, token, taskId);
+      } catch (err) {
+        if (err instanceof DelayedError) throw err;
+        // The limits could not be checked (the database is unreachable): the task keeps its
+        // job and is tried again in a while; failing the job would lose a PENDING task.
+        logger.warn({ err, task_id: taskId }, 'could not check the limits of a task; it will be tried again');
+        await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+        throw new DelayedError();
+      }
+    }
     try {
       return await processAdmitted(job, token, taskId, task, attempt);
     } finally {

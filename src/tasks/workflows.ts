@@ -13,7 +13,7 @@ import { validateArgs } from './validate.ts';
 
 /** The rows of a new workflow (none dispatched: the relay hands each over when it is ready). */
 export function planRows(registry: TaskRegistry, canvas: CanvasNode, workflowId: string, opts: WorkflowOptions) {
-  const planned = plan(canvas);
+  const planned = plan(canvas, opts.maxTasks);
   const issues: { field: string; message: string }[] = [];
   const rows: NewTask[] = planned.tasks.map((t) => {
     const task = registry.get(t.name);

@@ -6,9 +6,11 @@
  */
 import type pg from 'pg';
 import { batched } from '../lib/batch.ts';
-import { claimTasks, insertTasks, recordOutcomes, type Cancelled, type Claim, type NewTask, type Outcome } from './records.ts';
+import { claimTasks, insertTasks, markWaiting, recordOutcomes, type Cancelled, type Claim, type NewTask, type Outcome, type Waiting } from './records.ts';
 
 export interface TaskWriter {
+  /** Why a task waits (a limit); best effort, for the dashboard. */
+  waiting(w: Waiting): Promise<void>;
   insert(row: NewTask): Promise<void>;
   /** Whether the task is this worker's to run (see records.claimTasks). */
   claim(claim: Claim): Promise<boolean>;
@@ -37,10 +39,15 @@ export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool, onCancelled
     if (cancelled.length) onCancelled(cancelled);
     return outcomes.map(() => undefined);
   }, { maxItems: MAX_ROWS, concurrency: 2 });
+  const waiting = batched<Waiting, void>(async (items) => {
+    await markWaiting(claimPool, items);
+    return items.map(() => undefined);
+  }, { maxItems: MAX_ROWS });
   return {
+    waiting,
     insert,
     claim,
     outcome,
-    drain: async () => void (await Promise.all([insert.drain(), claim.drain(), outcome.drain()])),
+    drain: async () => void (await Promise.all([insert.drain(), claim.drain(), outcome.drain(), waiting.drain()])),
   };
 }

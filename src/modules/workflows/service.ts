@@ -1,6 +1,6 @@
 /** Workflow API logic: HTTP canvases to the engine's and back, visibility, engine errors as AppErrors. */
 import { AppError } from '../../app/errors.ts';
-import { InvalidCanvasError, type CanvasNode, type SignatureOptions, type TaskClient, type WorkflowRecord } from '../../tasks/index.ts';
+import { InvalidCanvasError, MAX_WORKFLOW_TASKS, type CanvasNode, type SignatureOptions, type TaskClient, type WorkflowRecord } from '../../tasks/index.ts';
 import type { AuthenticatedUser } from '../accounts/user.ts';
 import type { Workflow } from './schemas.ts';
 
@@ -65,7 +65,7 @@ function visible(w: WorkflowRecord | undefined, user: AuthenticatedUser | null |
 
 export async function create(tasks: TaskClient, body: unknown, user: AuthenticatedUser, requestId: string) {
   try {
-    return await tasks.workflow(toCanvas(body), { createdBy: user.id, requestId });
+    return await tasks.workflow(toCanvas(body), { createdBy: user.id, requestId, maxTasks: MAX_WORKFLOW_TASKS });
   } catch (err) {
     if (err instanceof InvalidCanvasError) throw new AppError('invalid_request', `Invalid workflow: ${err.message}`, { details: err.issues.map((i) => ({ field: `body.${i.field}`, message: i.message })) });
     throw err;
