@@ -5,8 +5,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, errorResponses } from '../../app/errors.ts';
+import { errorResponses } from '../../http/errors.ts';
+import { userSecurity as security } from '../../http/openapi.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
+import type { TaskMonitor } from '../../tasks/monitor.ts';
+import type { TaskRecord } from '../../tasks/types.ts';
 import { requireStaff } from '../accounts/guards.ts';
+import { TaskNotFound } from '../tasks/errors.ts';
 import { assertListCursor } from '../tasks/service.ts';
 import { createLiveHub } from './events.ts';
 import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker } from './mapper.ts';
@@ -19,18 +24,20 @@ import {
   TaskList,
   TaskListQuery,
 } from './schemas.ts';
-import type { TaskMonitor } from './source.ts';
-import { errorSummary } from '../../lib/log-errors.ts';
 
 export interface DashboardApiOptions {
   readonly monitor: TaskMonitor;
-  readonly bullBoard: boolean;
 }
 
 const tags = ['dashboard'];
-const security: { [scheme: string]: string[] }[] = [{ session: [] }, { bearer: [] }];
 
-export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor, bullBoard }) => {
+/** The task, or TaskNotFound (404). */
+function found(task: TaskRecord | undefined): TaskRecord {
+  if (!task) throw new TaskNotFound();
+  return task;
+}
+
+export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor }) => {
   app.addHook('preHandler', requireStaff);
 
   const hub = createLiveHub(monitor, (err) => app.log.warn({ err: errorSummary(err) }, 'dashboard: task engine unavailable'));
@@ -48,7 +55,6 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
         workers: workers.map((w) => toMonitorWorker(w, now)),
         unserved_queues: [...unserved],
         user: { username: request.user!.username },
-        bull_board: bullBoard,
       };
     },
   });
@@ -88,11 +94,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     },
   });
 
-  const findTask = async (id: string) => {
-    const task = await monitor.getTask(id);
-    if (!task) throw new AppError('not_found', `No task ${id}`);
-    return task;
-  };
+  const findTask = async (id: string) => found(await monitor.getTask(id));
 
   app.get('/tasks/:id', {
     schema: { tags, security, summary: 'One task with arguments, result, error and timings', params: TaskIdParams, response: { 200: MonitorTask, ...errorResponses(401, 403, 404) } },
@@ -104,7 +106,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     handler: async (request) => {
       const { id } = request.params;
       await findTask(id);
-      const task = await monitor.revoke(id);
+      const task = found(await monitor.revoke(id));
       request.log.info({ task_id: id, by: request.user!.id }, 'task revoked from the dashboard');
       return toMonitorTask(task);
     },
@@ -115,7 +117,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     handler: async (request) => {
       const { id } = request.params;
       await findTask(id);
-      const task = await monitor.retry(id);
+      const task = found(await monitor.retry(id));
       request.log.info({ task_id: id, by: request.user!.id }, 'task retried from the dashboard');
       return toMonitorTask(task);
     },

@@ -39,7 +39,7 @@ export const Task = Type.Object(
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
     request_id: Type.Optional(Type.String({ description: 'The x-request-id of the HTTP request that enqueued it' })),
   },
-  { description: 'A task (Celery\'s AsyncResult)' },
+  { description: 'A task: its state, result or error, retries and times' },
 );
 export type Task = Static<typeof Task>;
 
