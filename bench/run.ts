@@ -1,13 +1,15 @@
 /**
- * `npm run bench [-- http|embedded|tasks]`: every figure is printed beside a baseline measured
+ * `npm run bench [-- http|embedded|list|tasks]`: every figure is printed beside a baseline measured
  * in the same sitting (these machines are noisy; absolute numbers mean little).
  */
 import { runEmbeddedBench } from './embedded.ts';
 import { runHttpBench } from './http.ts';
+import { runListBench } from './list.ts';
 
 const only = process.argv[2];
 if (!only || only === 'http') await runHttpBench();
 if (!only || only === 'embedded') await runEmbeddedBench();
+if (!only || only === 'list') await runListBench();
 if (!only || only === 'tasks') {
   const path = './tasks.ts'; // written alongside the task engine
   const tasks = (await import(path).catch(() => null)) as { runTaskBench(): Promise<void> } | null;

@@ -13,6 +13,7 @@ import { itemsRoutes } from '../modules/items/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
 import type { TaskMonitor } from '../tasks/monitor.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
+import { workflowRoutes } from '../modules/workflows/routes.ts';
 import type { TaskClient } from '../tasks/task-client.ts';
 import { createBaseApp, type App } from './base-app.ts';
 
@@ -39,6 +40,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await app.register(externalRoutes, { prefix: '/api', config });
   await app.register(filesRoutes, { prefix: '/api', config });
   if (deps.tasks) await app.register(taskRoutes, { prefix: '/api/tasks', tasks: deps.tasks });
+  if (deps.tasks) await app.register(workflowRoutes, { prefix: '/api/workflows', tasks: deps.tasks });
   if (deps.monitor) await app.register(dashboardRoutes, { monitor: deps.monitor });
   return app;
 }

@@ -13,7 +13,9 @@ import { DataFileMissing } from '../modules/files/errors.ts';
 import { DescriptionTooLong, DuplicateNames, InvalidItemInput, ItemContended, ItemNotFound, ItemsNotFound, NameTaken } from '../modules/items/errors.ts';
 import { MetricsUnavailable } from '../modules/metrics/routes.ts';
 import { InvalidCursor, TaskNotFound } from '../modules/tasks/errors.ts';
+import { WorkflowFinished, WorkflowNotFound } from '../modules/workflows/errors.ts';
 import { TaskEngineNotMigratedError } from '../tasks/backend.ts';
+import { InvalidCanvasError } from '../tasks/canvas.ts';
 import { BrokerUnavailableError, InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError } from '../tasks/errors.ts';
 
 /** How one error is answered; `message` defaults to the error's own. */
@@ -55,6 +57,15 @@ on(QueueFullError, () => ({ code: 'queue_full', headers: { 'retry-after': '1' } 
 on(TaskFinishedError, is('conflict'));
 on(BrokerUnavailableError, is('unavailable'));
 on(TaskEngineNotMigratedError, () => ({ code: 'unavailable', message: 'The task engine is not migrated: run `conveyor migrate`' }));
+
+// Workflows
+on(WorkflowNotFound, is('not_found'));
+on(WorkflowFinished, is('conflict'));
+on(InvalidCanvasError, (e) => ({
+  code: 'invalid_request',
+  message: `Invalid workflow: ${e.message}`,
+  details: e.issues.map((i) => ({ field: `body.${i.field}`, message: i.message })),
+}));
 
 // Files, the upstream, metrics
 on(DataFileMissing, is('not_found'));

@@ -43,7 +43,7 @@ export const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Int(16, 1, 'Tasks a worker runs at once'),
   TASK_QUEUE_LIMIT: Int(100_000, 1, 'Waiting tasks above which POST /api/tasks answers 429'),
   TASK_RESULT_TTL: Int(7 * 24 * 3600, 0, 'Seconds a finished task and its result are kept'),
-  TASK_RESULT_MAX: Int(100_000, 1, 'Finished tasks kept per queue and outcome, oldest removed first'),
+  TASK_RESULT_MAX: Int(100_000, 1, 'Finished tasks kept per outcome (SUCCESS, FAILURE, REVOKED), oldest removed first'),
   TASK_MODULES: Type.String({ default: '', description: 'Comma-separated modules whose exported tasks are registered (like Celery include=)' }),
   TASK_PREFIX: Type.String({ default: 'conveyor', pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'Redis key prefix of the task queues (several deployments can share one Redis)' }),
   TASK_LOCK_MS: Int(30_000, 500, 'How long a worker holds a task without renewing; a crashed worker\'s tasks run again after about this long'),

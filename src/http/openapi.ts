@@ -4,6 +4,7 @@
 export const apiTags = {
   items: 'Items: create, read, update, delete, query, bulk writes and a streamed export',
   tasks: 'Background tasks: queue one, follow its state and result, revoke it',
+  workflows: 'Tasks run in order or together: chains, groups and chords',
   accounts: 'Log in, log out, the current user',
   external: 'The configured upstream service\'s JSON, fetched without blocking',
   files: 'The configured data file',

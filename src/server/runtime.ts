@@ -56,14 +56,14 @@ interface Sizes {
 function sizes(role: Role, config: Config, opts: { httpProcesses?: number; queues?: number; concurrency?: number }): Sizes {
   switch (role) {
     case 'serve':
-      return { db: config.DB_POOL_SIZE, broker: 10 };
+      return { db: config.DB_POOL_SIZE, broker: 6 };
     case 'serve-http':
       return { db: Math.max(2, Math.ceil(config.DB_POOL_SIZE / (opts.httpProcesses ?? 1))), broker: 5 };
     case 'serve-primary':
       return { db: 6, broker: 4 };
     case 'worker':
       // The worker's writes are batched: a few connections carry any concurrency.
-      return { db: 6, broker: Math.min(50, 4 + (opts.queues ?? 1) * 2 + Math.ceil((opts.concurrency ?? config.WORKER_CONCURRENCY) / 4)) };
+      return { db: 6, broker: Math.min(30, 4 + (opts.queues ?? 1) + Math.ceil((opts.concurrency ?? config.WORKER_CONCURRENCY) / 8)) };
     case 'monitor':
       return { db: Math.min(config.DB_POOL_SIZE, 5), broker: 5 };
     case 'cli':
@@ -122,7 +122,8 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
     if (opts.tasks === false) return { ...base, role, data, registry, steps: () => [...opened].reverse() };
 
     const { openTaskBackend } = await import('../tasks/backend.ts');
-    const backend = await openTaskBackend(config, { databaseUrl: data.url, poolSize: size.broker, forWorkers: opts.worker ?? false });
+    const listeners = opts.worker ? (opts.workerOptions?.queues?.length ?? registry.queues().length) : 0;
+    const backend = await openTaskBackend(config, { databaseUrl: data.url, poolSize: size.broker, listeners, forWorkers: opts.worker ?? false });
     const { bullTaskClient } = await import('../tasks/client.ts');
     const tasks = bullTaskClient({ config, registry, backend, database: data.database, ownsBackend: false });
     opened.push({ name: 'queues', run: async () => (await tasks.close(), await backend.close()) });

@@ -33,6 +33,11 @@ export interface TaskJobData {
   readonly tr?: string | null;
   /** Per-enqueue timeout override (ms). */
   readonly timeoutMs?: number;
+  /** A workflow step: its workflow and `ctx.previous`. */
+  readonly wf?: string | null;
+  readonly prev?: unknown;
+  /** A rate-limited start already reserved for this delivery (ms since the epoch). */
+  readonly slot?: number;
 }
 
 export type TaskJob = Job<TaskJobData, unknown, string>;
@@ -72,7 +77,7 @@ export interface BackendOptions {
    * connection for LISTEN; `listeners` of those are added.
    */
   readonly poolSize?: number;
-  /** Expected Worker instances (each holds a pooled LISTEN connection). Default 8. */
+  /** Expected Worker instances, one per queue consumed (each holds a pooled LISTEN connection). Default 2. */
   readonly listeners?: number;
   /** This process runs workers: Redis connections must retry forever. */
   readonly forWorkers?: boolean;
@@ -101,7 +106,7 @@ export function redisOptions(url: string, forWorkers: boolean, name?: string): C
 function bullPool(opts: BackendOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl,
-    max: (opts.poolSize ?? 10) + (opts.listeners ?? 8),
+    max: (opts.poolSize ?? 10) + (opts.listeners ?? 2),
     // Fail rather than wait forever if the pool is ever exhausted.
     connectionTimeoutMillis: 10_000,
     keepAlive: true,

@@ -23,7 +23,12 @@ import { jobOptions } from './job-options.ts';
 import {
   decodeCursor,
   findTask,
+  findWorkflow,
   forgetTask,
+  insertWorkflow,
+  lockUniqueTwin,
+  type Executor,
+  revokeWorkflowTasks,
   insertTasksInTransaction,
   listTaskRows,
   markDispatched,
@@ -38,6 +43,7 @@ import { counterTotals, listWorkers, minuteHistory } from './store.ts';
 import type { TaskClient } from './task-client.ts';
 import { finishedStates, taskStates, type EnqueueOptions, type ListTasksQuery, type QueueCounts, type TaskEvent, type TaskPage, type TaskState } from './types.ts';
 import { validateArgs } from './validate.ts';
+import { planRows, toWorkflowRecord } from './workflows.ts';
 import { taskWriter } from './writer.ts';
 import type { JobsOptions } from 'bullmq';
 
@@ -161,6 +167,23 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       validateArgs(task, args);
       const id = options.taskId ?? randomUUID();
       const { row, job } = prepare(task, args, options, id);
+      if (options.uniqueKey !== undefined) {
+        // Checked and written under a lock on the name and key, in one transaction (the
+        // caller's, if any): of concurrent enqueues of one key, one makes the task.
+        const key = options.uniqueKey;
+        if (!options.tx) await checkLimit(row.queue);
+        const once = async (tx: Executor) => {
+          const twin = await lockUniqueTwin(tx, task.name, key, options.uniqueForMs ?? 0);
+          if (twin) return twin;
+          await insertTasksInTransaction(tx, [{ ...row, uniqueKey: key }]);
+          return undefined;
+        };
+        const twin = options.tx ? await once(options.tx) : await database.db.transaction(once);
+        if (twin) return { id: twin.id, state: twin.state, deduplicated: true };
+        // Committed: hand it over now (the relay would, from the commit's notification).
+        if (!options.tx) await add(row.queue, job).catch(() => undefined);
+        return { id, state: 'PENDING' };
+      }
       if (options.tx) {
         await insertTasksInTransaction(options.tx, [row]);
         return { id, state: 'PENDING' };
@@ -177,6 +200,40 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     },
     async delay(task, args, options) {
       return this.enqueue(task.name, args, options);
+    },
+    async workflow(canvas, wopts = {}) {
+      const id = randomUUID();
+      const { rows, output, canvas: annotated } = planRows(registry, canvas, id, wopts);
+      const wf = { id, canvas: annotated, output, createdBy: wopts.createdBy ?? null, requestId: wopts.requestId ?? null };
+      if (wopts.tx) {
+        await insertWorkflow(wopts.tx, wf, rows);
+        return { id, tasks: rows.map((r) => r.id) };
+      }
+      await database.db.transaction((tx) => insertWorkflow(tx, wf, rows));
+      // The first steps go to the broker at once; the relay would, a moment later, from the commit's notification.
+      const roots = rows.filter((r) => !r.deps?.length);
+      await Promise.all(
+        roots.map((r) => {
+          const task = registry.get(r.name)!;
+          const { job } = prepare(task, r.args, { ...r.options, ...(r.runAt ? { delayMs: Math.max(1, r.runAt.getTime() - Date.now()) } : {}) }, r.id);
+          return add(r.queue, { ...job, data: { ...job.data, by: r.createdBy, req: r.requestId, wf: id } });
+        }),
+      ).catch(() => undefined); // committed: the relay hands over what did not go now
+      return { id, tasks: rows.map((r) => r.id) };
+    },
+    async getWorkflow(id) {
+      const found = await findWorkflow(database.db, id);
+      return found ? toWorkflowRecord(found.workflow, found.tasks) : undefined;
+    },
+    async revokeWorkflow(id) {
+      const found = await findWorkflow(database.db, id);
+      if (!found) return undefined;
+      const current = toWorkflowRecord(found.workflow, found.tasks);
+      if (current.finishedAt || current.state === 'REVOKED') throw new TaskFinishedError(current.state);
+      const cancelled = await revokeWorkflowTasks(database.pool, id);
+      await Promise.all(cancelled.map((c) => backend.queue(c.queue).remove(c.id).catch(() => undefined)));
+      const now = await findWorkflow(database.db, id);
+      return now ? toWorkflowRecord(now.workflow, now.tasks) : current;
     },
     async getTask(id) {
       const row = await findTask(database.db, id);
@@ -203,13 +260,15 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       // REVOKED is final like SUCCESS and FAILURE: revoking again is a 409, as the contract says.
       if (finishedStates.has(row.state)) throw new TaskFinishedError(row.state);
       const task = registry.get(row.name);
-      if (!(await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL))) {
+      const { revoked, cancelled } = await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL);
+      if (!revoked) {
         const now = await findTask(database.db, id);
         throw new TaskFinishedError(now?.state ?? row.state);
       }
       // A waiting or delayed job leaves the broker now; a running one is stopped by its
       // worker, which sees the row; one that cannot be removed is refused at its claim.
-      await backend.queue(row.queue).remove(id).catch(() => undefined);
+      // Workflow steps downstream of it were revoked with it.
+      await Promise.all([{ id, queue: row.queue }, ...cancelled].map((c) => backend.queue(c.queue).remove(c.id).catch(() => undefined)));
       return toRecord((await findTask(database.db, id)) ?? row);
     },
     async retry(id) {

@@ -4,11 +4,20 @@
  */
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
+import type { Canvas } from './signature.ts';
+import type { SignatureOptions } from './canvas.ts';
 
-/** What a handler receives besides its payload. */
-export interface TaskContext {
+/** What a handler receives besides its payload. `P`: the type of `previous`. */
+export interface TaskContext<P = unknown> {
   readonly taskId: string;
   readonly name: string;
+  /**
+   * In a workflow: the previous step's result (a chain's predecessor), or the array of results
+   * of the group or chord header before it, in order. Undefined outside a workflow.
+   */
+  readonly previous: P | undefined;
+  /** The workflow this task belongs to, if any. */
+  readonly workflowId: string | undefined;
   /** Aborted on timeout, on revocation and on worker shutdown past its grace period. */
   readonly signal: AbortSignal;
   /** A pino child carrying `task_id` and `task`. */
@@ -53,30 +62,59 @@ export interface TaskOptions<P = unknown> {
   readonly storeResult?: boolean;
   /** Run periodically with these arguments. */
   readonly schedule?: ScheduleOptions & { readonly args?: P };
+  /**
+   * At most `limit` starts per `perMs`, across every worker of the deployment, spaced evenly
+   * (`perMs / limit` apart); with `key`, per key of the payload (per tenant). A task over its
+   * limit waits, PENDING with the reason shown, and starts in its slot. Celery's `rate_limit`,
+   * but global rather than per worker.
+   */
+  readonly rateLimit?: { readonly limit: number; readonly perMs: number; readonly key?: (payload: P) => string };
+  /** At most `limit` running at once, across the deployment; with `key`, per key of the payload. */
+  readonly concurrency?: { readonly limit: number; readonly key?: (payload: P) => string };
 }
 
-export type TaskHandler<P, R> = (payload: P, ctx: TaskContext) => Promise<R>;
+export type TaskHandler<P, R, Prev = unknown> = (payload: P, ctx: TaskContext<Prev>) => Promise<R>;
 
-export interface TaskDefinition<S extends TSchema = TSchema, R = unknown> {
+export interface TaskDefinition<S extends TSchema = TSchema, R = unknown, Prev = unknown> {
   readonly name: string;
   readonly payload: S;
-  readonly handler: TaskHandler<Static<S>, R>;
+  readonly handler: TaskHandler<Static<S>, R, Prev>;
   readonly options: TaskOptions<Static<S>>;
+  /** A signature of this task (Celery's `task.s(...)`), for chains, groups and chords. */
+  s(args: Static<S>, options?: SignatureOptions): Canvas<R, Prev>;
 }
 
 /** Any task, whatever its payload and result types (for registries). */
-export type AnyTask = TaskDefinition<TSchema, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds tasks of every previous type
+export type AnyTask = TaskDefinition<TSchema, unknown, any>;
 
 const NAME = /^[a-z][a-z0-9_.:-]{0,99}$/i;
 
-export function defineTask<S extends TSchema, R>(def: {
+/**
+ * `Prev`, the type of `ctx.previous`, comes from the handler's annotation
+ * (`async handler(payload, ctx: TaskContext<number[]>)`); `chain`/`chord` then check that the
+ * step before gives that.
+ */
+export function defineTask<S extends TSchema, R, Prev = unknown>(def: {
   name: string;
   payload: S;
-  handler: TaskHandler<Static<S>, R>;
+  handler: TaskHandler<Static<S>, R, Prev>;
   options?: TaskOptions<Static<S>>;
-}): TaskDefinition<S, R> {
+}): TaskDefinition<S, R, Prev> {
   if (!NAME.test(def.name)) throw new Error(`task name ${JSON.stringify(def.name)}: letters, digits and _.:- only`);
-  return Object.freeze({ name: def.name, payload: def.payload, handler: def.handler, options: Object.freeze({ ...def.options }) });
+  const o = def.options ?? {};
+  for (const [what, limit] of [['rateLimit', o.rateLimit], ['concurrency', o.concurrency]] as const) {
+    if (limit && (!Number.isInteger(limit.limit) || limit.limit < 1)) throw new Error(`task ${def.name}: ${what}.limit must be a positive integer`);
+  }
+  if (o.rateLimit && !(o.rateLimit.perMs > 0)) throw new Error(`task ${def.name}: rateLimit.perMs must be positive`);
+  const name = def.name;
+  return Object.freeze({
+    name,
+    payload: def.payload,
+    handler: def.handler,
+    options: Object.freeze({ ...o }),
+    s: (args: Static<S>, options?: SignatureOptions) => ({ task: name, args, ...(options ? { options } : {}) }) as Canvas<R, Prev>,
+  });
 }
 
 /**

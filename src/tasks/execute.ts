@@ -13,6 +13,9 @@ export interface RunInput {
   readonly args: unknown;
   readonly attempt: number;
   readonly timeoutMs: number | undefined;
+  /** A workflow step's `ctx.previous`, and its workflow. */
+  readonly previous?: unknown;
+  readonly workflowId?: string | undefined;
   /** Built on first use: most handlers never log. */
   log(): Logger;
   readonly controller: AbortController;
@@ -30,6 +33,8 @@ function context(input: RunInput): TaskContext {
   const ctx: TaskContext = {
     taskId: input.taskId,
     name: input.task.name,
+    previous: input.previous,
+    workflowId: input.workflowId,
     signal: controller.signal,
     get log() {
       return (log ??= input.log());
@@ -94,6 +99,8 @@ export function childProcessor(registry: TaskRegistry, logger: Logger) {
       args: job.data.args,
       attempt: job.attemptsMade + 1,
       timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
+      previous: job.data.prev,
+      workflowId: job.data.wf ?? undefined,
       log: () => logger.child({ task_id: id, task: task.name }),
       controller,
       progress: (value) => job.updateProgress(value),

@@ -36,6 +36,8 @@ export { defineTask, NonRetryableError, type AnyTask, type TaskContext, type Tas
 export { TaskRegistry, loadTaskModules } from './registry.ts';
 export { InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
 export { decodeCursor } from './records.ts';
+export { InvalidCanvasError, MAX_WORKFLOW_DEPTH, MAX_WORKFLOW_TASKS, type CanvasNode, type SignatureOptions } from './canvas.ts';
+export { chain, chord, group, type Canvas, type ResultOf } from './signature.ts';
 export * from './types.ts';
 
 export type CreateTaskClientOptions =

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from '../db/client.ts';
-import { tasks, type StoredOptions, type TaskRow } from './table.ts';
+import { tasks, workflows, type PreviousSpec, type StoredOptions, type TaskRow } from './table.ts';
 import { finishedStateList, type TaskRecord, type TaskState } from './types.ts';
 
 /** LISTEN/NOTIFY channel of committed state changes: a JSON array of [id, state, name, retries]. */
@@ -45,6 +45,11 @@ export interface NewTask {
   readonly runAt: Date | null;
   readonly options: StoredOptions;
   readonly dispatched: boolean;
+  /** A workflow step: its workflow, the tasks it waits for and what its `ctx.previous` is made of. */
+  readonly workflowId?: string;
+  readonly deps?: readonly string[];
+  readonly previous?: PreviousSpec | null;
+  readonly uniqueKey?: string;
 }
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -61,13 +66,21 @@ function insertParams(rows: readonly NewTask[]): unknown[] {
     rows.map((r) => r.runAt?.toISOString() ?? null),
     rows.map((r) => r.dispatched),
     rows.map((r) => json(r.options)),
+    rows.map((r) => r.workflowId ?? null),
+    rows.map((r) => (r.deps?.length ? JSON.stringify(r.deps) : null)),
+    rows.map((r) => (r.previous ? JSON.stringify(r.previous) : null)),
+    rows.map((r) => r.uniqueKey ?? null),
   ];
 }
 
-const INSERT = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, run_at, dispatched, options)
-  SELECT id, name, queue, 'PENDING', args, created_by, request_id, trace_id, run_at, dispatched, options
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::boolean[], $10::jsonb[])
-    AS v(id, name, queue, args, created_by, request_id, trace_id, run_at, dispatched, options)
+const INSERT = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, run_at, dispatched, options,
+    workflow_id, deps, remaining, previous, unique_key, waiting)
+  SELECT id, name, queue, 'PENDING', args, created_by, request_id, trace_id, run_at, dispatched, options,
+    workflow_id, ARRAY(SELECT jsonb_array_elements_text(deps)::uuid), coalesce(jsonb_array_length(deps), 0), previous, unique_key,
+    CASE WHEN jsonb_array_length(deps) > 0 THEN 'waiting for earlier workflow steps' END
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::boolean[], $10::jsonb[],
+      $11::uuid[], $12::jsonb[], $13::jsonb[], $14::text[])
+    AS v(id, name, queue, args, created_by, request_id, trace_id, run_at, dispatched, options, workflow_id, deps, previous, unique_key)
   ON CONFLICT (id) DO NOTHING`);
 
 /** Create tasks in PENDING; an id that exists already is left as it is (an enqueue with a chosen id). */
@@ -114,7 +127,7 @@ const CLAIM = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, ar
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[])
     AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id)
   ON CONFLICT (id) DO UPDATE SET state = 'STARTED', attempts = excluded.attempts, worker_id = excluded.worker_id,
-    started_at = greatest(now(), t.created_at), dispatched = true, error = NULL, traceback = NULL
+    started_at = greatest(now(), t.created_at), dispatched = true, error = NULL, traceback = NULL, waiting = NULL
   WHERE t.state NOT IN (${FINISHED})`);
 
 /**
@@ -155,11 +168,55 @@ export interface Outcome {
   readonly runAt?: Date;
 }
 
-const OUTCOME = announcing(`UPDATE app.tasks AS t SET
+/**
+ * The workflow consequences of tasks that `changed` (a CTE of id, state, name, retries,
+ * workflow_id), in the same statement as the change itself, so each happens exactly once
+ * however many workers finish at the same instant:
+ * - a task that SUCCEEDED counts down `remaining` of each step waiting for it; a step that
+ *   reaches 0 is announced on the outbox channel, and a relay hands it to the broker;
+ * - a task that FAILED or was REVOKED revokes every step downstream of it, naming it.
+ */
+const CASCADE = `
+  ended AS (SELECT id, name, workflow_id FROM changed WHERE state IN ('FAILURE', 'REVOKED') AND workflow_id IS NOT NULL),
+  downstream(id, cause, cause_name) AS (
+    SELECT d.id, e.id, e.name FROM app.tasks d JOIN ended e ON d.workflow_id = e.workflow_id AND e.id = ANY(d.deps)
+    UNION
+    SELECT d.id, x.cause, x.cause_name FROM downstream x JOIN app.tasks w ON w.id = x.id JOIN app.tasks d ON d.workflow_id = w.workflow_id AND x.id = ANY(d.deps)
+  ),
+  cancelled AS (UPDATE app.tasks AS c SET state = 'REVOKED', finished_at = now(), waiting = NULL,
+      error = 'upstream task ' || x.cause_name || ' (' || x.cause || ') did not succeed'
+    FROM (SELECT DISTINCT ON (id) id, cause, cause_name FROM downstream) x
+    WHERE c.id = x.id AND c.state NOT IN (${FINISHED})
+    RETURNING c.id, c.state, c.name, c.retries, c.queue),
+  succeeded AS (SELECT id, workflow_id FROM changed WHERE state = 'SUCCESS' AND workflow_id IS NOT NULL),
+  advanced AS (UPDATE app.tasks AS d SET remaining = d.remaining - (SELECT count(*) FROM succeeded s WHERE s.id = ANY(d.deps)),
+      waiting = CASE WHEN d.remaining - (SELECT count(*) FROM succeeded s WHERE s.id = ANY(d.deps)) = 0 THEN NULL ELSE d.waiting END
+    WHERE d.workflow_id IN (SELECT workflow_id FROM succeeded) AND d.deps && ARRAY(SELECT id FROM succeeded)
+      AND d.state = 'PENDING' AND d.id NOT IN (SELECT id FROM downstream)
+    RETURNING d.id, d.remaining),
+  all_changes AS (SELECT id, state, name, retries FROM changed UNION ALL SELECT id, state, name, retries FROM cancelled),
+  sent AS (
+    SELECT pg_notify('${TASK_CHANNEL}', json_agg(json_build_array(id, state, name, retries))::text)
+    FROM (SELECT *, (row_number() OVER ()) / ${PER_NOTIFICATION} AS chunk FROM all_changes) c GROUP BY chunk
+  ),
+  ready AS (
+    SELECT pg_notify('${OUTBOX_CHANNEL}', string_agg(id::text, ','))
+    FROM (SELECT id, (row_number() OVER ()) / 200 AS chunk FROM advanced WHERE remaining = 0) r GROUP BY chunk
+  )`;
+
+/** A statement (aliased `t`) whose changed rows get the workflow consequences; answers the changed ids, and the queues of revoked steps. */
+function cascading(statement: string): string {
+  return `WITH RECURSIVE changed AS (${statement} RETURNING t.id, t.state, t.name, t.retries, t.workflow_id),${CASCADE}
+    SELECT id::text AS id, NULL::text AS cancelled_queue FROM changed WHERE (SELECT count(*) FROM sent) >= 0 AND (SELECT count(*) FROM ready) >= 0
+    UNION ALL SELECT id::text, queue FROM cancelled`;
+}
+
+const OUTCOME = cascading(`UPDATE app.tasks AS t SET
     state = v.state,
     result = CASE WHEN v.state = 'SUCCESS' THEN v.result ELSE NULL END,
     error = v.error,
     traceback = v.traceback,
+    waiting = NULL,
     retries = t.retries + CASE WHEN v.state = 'RETRY' THEN 1 ELSE 0 END,
     run_at = CASE WHEN v.state = 'RETRY' THEN v.run_at ELSE t.run_at END,
     finished_at = CASE WHEN v.state = 'RETRY' THEN NULL ELSE now() END,
@@ -168,9 +225,15 @@ const OUTCOME = announcing(`UPDATE app.tasks AS t SET
     AS v(id, state, result, error, traceback, ttl, run_at)
   WHERE t.id = v.id AND t.state NOT IN (${FINISHED})`);
 
-/** Record how runs ended. A task revoked while it ran stays REVOKED. */
-export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<void> {
-  await pool.query(OUTCOME, [
+/** Steps revoked by a cascade: their jobs (if any) may leave the broker. */
+export interface Cancelled {
+  readonly id: string;
+  readonly queue: string;
+}
+
+/** Record how runs ended. A task revoked while it ran stays REVOKED. Answers the workflow steps this revoked. */
+export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<Cancelled[]> {
+  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>(OUTCOME, [
     outcomes.map((o) => o.id),
     outcomes.map((o) => o.state),
     outcomes.map((o) => (o.state === 'SUCCESS' ? json(o.result) : null)),
@@ -179,24 +242,87 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]
     outcomes.map((o) => o.ttlSeconds ?? null),
     outcomes.map((o) => o.runAt?.toISOString() ?? null),
   ]);
+  return rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! }));
 }
 
 const REQUEUE = announcing(`UPDATE app.tasks AS t SET state = 'PENDING', started_at = NULL, worker_id = NULL
   WHERE t.id = $1 AND t.state = 'STARTED'`);
+
+const WAITING = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, created_at, waiting, run_at, dispatched)
+  VALUES ($1, $2, $3, 'PENDING', $4::jsonb, $5, $6, $7, $8, $9, $10, true)
+  ON CONFLICT (id) DO UPDATE SET waiting = excluded.waiting, run_at = excluded.run_at, dispatched = true
+  WHERE t.state IN ('PENDING', 'RETRY')`);
+
+/**
+ * Why a task waits (a limit), and until when; its state stays PENDING (or RETRY). An upsert,
+ * like the claim: a first delivery can arrive before its enqueue has written the row.
+ */
+export async function markWaiting(pool: pg.Pool, task: Omit<Claim, 'attempt' | 'workerId'>, why: string, until: Date): Promise<void> {
+  await pool.query(WAITING, [task.id, task.name, task.queue, json(task.args), task.createdBy, task.requestId, task.traceId, task.createdAt.toISOString(), why, until.toISOString()]);
+}
 
 /** A running task handed back to the broker (its worker shut down past the grace period): PENDING again. */
 export async function requeueTask(pool: pg.Pool, id: string): Promise<void> {
   await pool.query(REQUEUE, [id]);
 }
 
-const REVOKE = announcing(`UPDATE app.tasks AS t SET state = 'REVOKED', error = 'revoked', finished_at = now(),
+const REVOKE = cascading(`UPDATE app.tasks AS t SET state = 'REVOKED', error = 'revoked', finished_at = now(), waiting = NULL,
     expires_at = CASE WHEN $2::int IS NULL THEN NULL ELSE now() + make_interval(secs => $2::int) END
   WHERE t.id = $1 AND t.state NOT IN (${FINISHED})`);
 
-/** REVOKED, unless it already finished: answers whether this call revoked it. */
-export async function revokeTask(pool: pg.Pool, id: string, ttlSeconds: number | undefined): Promise<boolean> {
-  const { rows } = await pool.query(REVOKE, [id, ttlSeconds ?? null]);
-  return rows.length > 0;
+/**
+ * REVOKED, unless it already finished (then `revoked` is false); the steps of its workflow
+ * downstream of it are revoked with it.
+ */
+export async function revokeTask(pool: pg.Pool, id: string, ttlSeconds: number | undefined): Promise<{ revoked: boolean; cancelled: Cancelled[] }> {
+  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>(REVOKE, [id, ttlSeconds ?? null]);
+  return {
+    revoked: rows.some((r) => r.cancelled_queue === null),
+    cancelled: rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! })),
+  };
+}
+
+const REVOKE_WORKFLOW = announcing(`UPDATE app.tasks AS t SET state = 'REVOKED', error = 'workflow revoked', finished_at = now(), waiting = NULL
+  FROM app.workflows w WHERE w.id = $1 AND t.workflow_id = w.id AND t.state NOT IN (${FINISHED})`);
+
+/** Revoke every unfinished task of a workflow; answers them (their jobs may leave the broker). */
+export async function revokeWorkflowTasks(pool: pg.Pool, workflowId: string): Promise<Cancelled[]> {
+  await pool.query('UPDATE app.workflows SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [workflowId]);
+  const { rows } = await pool.query<{ id: string }>(REVOKE_WORKFLOW, [workflowId]);
+  if (rows.length === 0) return [];
+  const queues = await pool.query<{ id: string; queue: string }>('SELECT id::text AS id, queue FROM app.tasks WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+  return queues.rows;
+}
+
+/** A new workflow and all its tasks, in one transaction; the steps that wait for nothing are announced to the relay. */
+export async function insertWorkflow(tx: Executor, wf: { id: string; canvas: unknown; output: PreviousSpec; createdBy: number | null; requestId: string | null }, rows: readonly NewTask[]): Promise<void> {
+  await tx.execute(sql`INSERT INTO app.workflows (id, canvas, output, created_by, request_id) VALUES (${wf.id}, ${JSON.stringify(wf.canvas)}::jsonb, ${JSON.stringify(wf.output)}::jsonb, ${wf.createdBy}, ${wf.requestId})`);
+  for (let i = 0; i < rows.length; i += 200) await tx.execute(bound(INSERT, insertParams(rows.slice(i, i + 200))));
+  const roots = rows.filter((r) => !r.deps?.length).map((r) => r.id);
+  for (let i = 0; i < roots.length; i += 200) await tx.execute(sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${roots.slice(i, i + 200).join(',')})`);
+}
+
+/**
+ * A unique task's twin, under a lock on its name and key held to the end of the caller's
+ * transaction, so concurrent enqueues of one key see each other: the newest task of that
+ * name and key that is unfinished, or finished less than `forMs` ago.
+ */
+export async function lockUniqueTwin(tx: Executor, name: string, key: string, forMs: number): Promise<{ id: string; state: TaskState } | undefined> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${JSON.stringify([name, key])}, 0))`);
+  const found = await tx.execute<{ id: string; state: TaskState }>(sql`SELECT id::text AS id, state FROM app.tasks
+    WHERE name = ${name} AND unique_key = ${key} AND (finished_at IS NULL OR finished_at > now() - make_interval(secs => ${forMs / 1000}))
+    ORDER BY seq DESC LIMIT 1`);
+  return found.rows[0];
+}
+
+export type WorkflowRow = typeof workflows.$inferSelect;
+
+export async function findWorkflow(db: Db, id: string): Promise<{ workflow: WorkflowRow; tasks: TaskRow[] } | undefined> {
+  if (!isTaskId(id)) return undefined;
+  const [workflow] = await db.select().from(workflows).where(eq(workflows.id, id)).limit(1);
+  if (!workflow) return undefined;
+  const steps = await db.select().from(tasks).where(eq(tasks.workflowId, id)).orderBy(tasks.seq);
+  return { workflow, tasks: steps };
 }
 
 const RESET = announcing(`UPDATE app.tasks AS t SET state = 'PENDING', result = NULL, error = NULL, traceback = NULL,
@@ -223,14 +349,14 @@ export async function undispatched(db: Db, olderThanMs: number, limit: number): 
   return db
     .select()
     .from(tasks)
-    .where(and(sql`not ${tasks.dispatched}`, eq(tasks.state, 'PENDING'), lt(tasks.createdAt, new Date(Date.now() - olderThanMs))))
+    .where(and(sql`not ${tasks.dispatched}`, eq(tasks.state, 'PENDING'), eq(tasks.remaining, 0), lt(tasks.createdAt, new Date(Date.now() - olderThanMs))))
     .orderBy(tasks.seq)
     .limit(limit);
 }
 
 export async function tasksByIds(db: Db, ids: readonly string[]): Promise<TaskRow[]> {
   if (ids.length === 0) return [];
-  return db.select().from(tasks).where(sql`${tasks.id} = ANY(${[...ids]}::uuid[])`);
+  return db.select().from(tasks).where(sql`${tasks.id} = ANY(${sql.param([...ids])}::uuid[])`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -273,6 +399,8 @@ export function toRecord(r: TaskRow): TaskRecord {
     traceId: r.traceId,
     createdAt: r.createdAt,
     runAt: r.runAt,
+    workflowId: r.workflowId,
+    waiting: r.waiting,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     runtimeMs: runtime,

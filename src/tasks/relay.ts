@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { createPgListener } from '../lib/pg-listen.ts';
-import type { TaskBackend } from './backend.ts';
+import type { TaskBackend, TaskJobData } from './backend.ts';
+import { resolveSpec, specTasks } from './canvas.ts';
 import { jobOptions } from './job-options.ts';
 import { markDispatched, OUTBOX_CHANNEL, tasksByIds, undispatched } from './records.ts';
 import type { TaskRegistry } from './registry.ts';
@@ -32,12 +33,23 @@ export interface RelayOptions {
  */
 const SWEEP_AGE_MS = 10_000;
 
-export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry, rows: readonly TaskRow[]): Promise<string[]> {
-  const byQueue = new Map<string, { name: string; data: { args: unknown; by: number | null; req: string | null; tr: string | null; timeoutMs?: number }; opts: ReturnType<typeof jobOptions> }[]>();
+/** `ctx.previous` of each workflow step among `rows`, from its predecessors' results. */
+async function previousOf(db: Database['db'], rows: readonly TaskRow[]): Promise<Map<string, unknown>> {
+  const wanted = [...new Set(rows.flatMap((r) => specTasks(r.previous)))];
+  const out = new Map<string, unknown>();
+  if (wanted.length === 0) return out;
+  const results = new Map((await tasksByIds(db, wanted)).map((r) => [r.id, r.result] as const));
+  for (const r of rows) if (r.previous) out.set(r.id, resolveSpec(r.previous, results));
+  return out;
+}
+
+export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry, rows: readonly TaskRow[], db: Database['db']): Promise<string[]> {
+  const byQueue = new Map<string, { name: string; data: TaskJobData; opts: ReturnType<typeof jobOptions> }[]>();
   const sent: string[] = [];
+  const previous = await previousOf(db, rows.filter((r) => r.remaining === 0));
   for (const row of rows) {
     const task = registry.get(row.name);
-    if (!task || row.state !== 'PENDING' || row.dispatched) continue;
+    if (!task || row.state !== 'PENDING' || row.dispatched || row.remaining > 0) continue;
     const delayMs = row.runAt ? Math.max(0, row.runAt.getTime() - Date.now()) : 0;
     const o = row.options;
     const opts = jobOptions(task, {
@@ -46,7 +58,14 @@ export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry,
       ...(o.priority !== undefined ? { priority: o.priority } : {}),
       ...(delayMs > 0 ? { delayMs } : {}),
     });
-    const data = { args: row.args, by: row.createdBy, req: row.requestId, tr: row.traceId, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
+    const data: TaskJobData = {
+      args: row.args,
+      by: row.createdBy,
+      req: row.requestId,
+      tr: row.traceId,
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(row.workflowId ? { wf: row.workflowId, prev: previous.get(row.id) } : {}),
+    };
     const list = byQueue.get(row.queue) ?? [];
     list.push({ name: row.name, data, opts });
     byQueue.set(row.queue, list);
@@ -65,7 +84,7 @@ export function startRelay(opts: RelayOptions): { stop(): Promise<void> } {
       .then(async () => {
         const mine = rows.filter((r) => queues.has(r.queue));
         if (mine.length === 0) return;
-        await markDispatched(database.pool, await dispatchRows(backend, registry, mine));
+        await markDispatched(database.pool, await dispatchRows(backend, registry, mine, database.db));
       })
       .catch((err: unknown) => logger.warn({ err }, 'relaying committed tasks to the broker failed; the sweep tries again')));
 
@@ -77,6 +96,8 @@ export function startRelay(opts: RelayOptions): { stop(): Promise<void> } {
   const sweep = setInterval(() => {
     void undispatched(database.db, SWEEP_AGE_MS, 500).then(relay, () => undefined);
   }, opts.sweepEveryMs ?? 5_000);
+  // At start, whatever is waiting: a transaction may have committed while no worker ran.
+  void undispatched(database.db, 0, 500).then(relay, () => undefined);
   sweep.unref();
   return {
     async stop() {

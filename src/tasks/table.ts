@@ -53,6 +53,18 @@ export const tasks = app.table(
      * sent after the commit; one whose send was lost (a crash in between) is found by this flag.
      */
     dispatched: boolean('dispatched').notNull().default(false),
+    /** The workflow (canvas) it belongs to, if any. */
+    workflowId: uuid('workflow_id'),
+    /** Tasks of its workflow that must succeed before it may run. */
+    deps: uuid('deps').array(),
+    /** Of those, how many have not succeeded yet: it is handed to the broker when this reaches 0. */
+    remaining: integer('remaining').notNull().default(0),
+    /** What `ctx.previous` is built from: a task id, or an array of these (a group's results). */
+    previous: jsonb('previous').$type<PreviousSpec>(),
+    /** Unique tasks: while one of this name and key is unfinished (or finished recently), no other is made. */
+    uniqueKey: text('unique_key'),
+    /** Why a PENDING task is not running yet (a rate or concurrency limit, a workflow step waiting), for the dashboard. */
+    waiting: text('waiting'),
   },
   (t) => [
     check('tasks_state_check', sql`${t.state} in (${stateList})`),
@@ -64,7 +76,51 @@ export const tasks = app.table(
     index('tasks_undispatched_idx').on(t.seq).where(sql`not ${t.dispatched} and ${t.state} = 'PENDING'`),
     // `q`: text in the arguments, found through trigrams (pg_trgm) instead of a scan.
     index('tasks_args_trgm_idx').using('gin', sql`(${t.args}::text) gin_trgm_ops`),
+    index('tasks_workflow_idx').on(t.workflowId).where(sql`${t.workflowId} is not null`),
+    index('tasks_unique_idx').on(t.name, t.uniqueKey, t.seq).where(sql`${t.uniqueKey} is not null`),
   ],
+);
+
+/**
+ * `ctx.previous` of a workflow step: a task's result (`{ "task": id }`), or an array whose
+ * items are specs themselves (a group's results, in order).
+ */
+export type PreviousSpec = { readonly task: string } | readonly PreviousSpec[];
+
+/** A workflow (Celery's canvas): its shape as submitted, each signature with its task id. The state is its tasks'. */
+export const workflows = app.table('workflows', {
+  id: uuid('id').primaryKey(),
+  canvas: jsonb('canvas').notNull(),
+  /** The workflow's result, as a PreviousSpec over its tasks (the last step's, a group's array…). */
+  output: jsonb('output').$type<PreviousSpec>().notNull(),
+  createdBy: bigint('created_by', { mode: 'number' }),
+  requestId: text('request_id'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Set by a revocation of the whole workflow. */
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/**
+ * Rate limits across the deployment (GCRA): per task name and key, the time the next start
+ * may take; each start reserves the slot after the last, `perMs / limit` apart.
+ */
+export const taskRates = app.table('task_rates', {
+  key: text('key').primaryKey(),
+  nextAt: timestamp('next_at', { withTimezone: true, precision: 6 }).notNull(),
+});
+
+/**
+ * Concurrency limits across the deployment: one lease per running task of a limited name
+ * and key, renewed while it runs, so a crashed worker's leases lapse.
+ */
+export const taskLeases = app.table(
+  'task_leases',
+  {
+    key: text('key').notNull(),
+    taskId: uuid('task_id').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.taskId] })],
 );
 
 export type TaskRow = typeof tasks.$inferSelect;

@@ -3,11 +3,15 @@ import type { Static, TSchema } from 'typebox';
 import type { TaskDefinition } from './define.ts';
 import type { TaskRegistry } from './registry.ts';
 import type { CounterTotal } from './store.ts';
-import type { EnqueueOptions, ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from './types.ts';
+import type { CanvasNode } from './canvas.ts';
+import type { TaskState, EnqueueOptions, ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo, WorkflowOptions, WorkflowRecord } from './types.ts';
 
 export interface Enqueued {
   readonly id: string;
-  readonly state: 'PENDING';
+  /** PENDING for a new task; a unique task's twin may be in any state. */
+  readonly state: TaskState;
+  /** The task that already stands for this unique key. */
+  readonly deduplicated?: true;
 }
 
 export interface TaskClient {
@@ -21,6 +25,15 @@ export interface TaskClient {
   delay<S extends TSchema, R>(task: TaskDefinition<S, R>, args: Static<S>, opts?: EnqueueOptions): Promise<Enqueued>;
   /** Celery's `AsyncResult(id)`; undefined when unknown (or expired). */
   getTask(id: string): Promise<TaskRecord | undefined>;
+  /**
+   * Celery's canvas: create every task of a chain / group / chord at once; each step runs
+   * once those before it succeeded.
+   * @throws InvalidCanvasError (an unknown task, bad arguments, an empty list, too big or deep)
+   */
+  workflow(canvas: CanvasNode, opts?: WorkflowOptions): Promise<{ id: string; tasks: string[] }>;
+  getWorkflow(id: string): Promise<WorkflowRecord | undefined>;
+  /** Revoke every unfinished task of a workflow. @throws TaskFinishedError when it already finished */
+  revokeWorkflow(id: string): Promise<WorkflowRecord | undefined>;
   /** Recent tasks, newest first, filtered and paginated by cursor. */
   listTasks(query?: ListTasksQuery): Promise<TaskPage>;
   /**

@@ -32,6 +32,10 @@ export interface TaskRecord {
   readonly createdAt: Date;
   /** When it may run (a countdown); null = at once. */
   readonly runAt?: Date | null;
+  /** The workflow it belongs to, if any. */
+  readonly workflowId?: string | null;
+  /** Why a PENDING task is not running yet (a limit, earlier workflow steps). */
+  readonly waiting?: string | null;
   readonly startedAt?: Date | null;
   readonly finishedAt?: Date | null;
   readonly runtimeMs?: number | null;
@@ -74,6 +78,13 @@ export interface EnqueueOptions {
   readonly timeoutMs?: number;
   /** 1 (highest) .. 2_097_152; unset = normal FIFO. */
   readonly priority?: number;
+  /**
+   * Unique tasks: while a task of this name and key is unfinished (or finished less than
+   * `uniqueForMs` ago), enqueueing answers that task (`deduplicated: true`) instead of making
+   * another, however many callers race.
+   */
+  readonly uniqueKey?: string;
+  readonly uniqueForMs?: number;
   /** A chosen task id (a UUID is generated otherwise); enqueuing an existing id is a no-op. */
   readonly taskId?: string;
   /** Who asked (users.id), for visibility rules. */
@@ -87,6 +98,29 @@ export interface EnqueueOptions {
    * if it commits; it is handed to the broker after the commit (Django's
    * `transaction.on_commit(lambda: task.delay(...))`, without the lost-task window).
    */
+  readonly tx?: Executor;
+}
+
+/** A workflow's state, from its tasks': PENDING, STARTED, SUCCESS (all succeeded), FAILURE, REVOKED. */
+export interface WorkflowRecord {
+  readonly id: string;
+  readonly state: TaskState;
+  readonly createdAt: Date;
+  /** Once every task has finished. */
+  readonly finishedAt: Date | null;
+  /** The canvas as submitted, each signature with its `task_id` and `state`. */
+  readonly canvas: unknown;
+  /** On SUCCESS: the last step's result, or a group's array of results. */
+  readonly result?: unknown;
+  readonly createdBy: number | null;
+  /** Its tasks in document order. */
+  readonly tasks: readonly TaskRecord[];
+}
+
+export interface WorkflowOptions {
+  readonly createdBy?: number | null;
+  readonly requestId?: string;
+  /** As for enqueue: the workflow exists only if this transaction commits. */
   readonly tx?: Executor;
 }
 

@@ -23,7 +23,8 @@ import { NonRetryableError, TaskRevokedError, TaskTimeoutError, type AnyTask } f
 import { raceAbort, runHandler, type Executor, type RunInput } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
-import { requeueTask, taskIdOfJob } from './records.ts';
+import { markWaiting, requeueTask, taskIdOfJob } from './records.ts';
+import { CONCURRENCY_RETRY_MS, createLimiter, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
 import { startRetention } from './retention.ts';
@@ -70,6 +71,20 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/** What a job says about its task: enough to write the row if the enqueue has not (yet). */
+function jobTask(job: TaskJob, taskId: string) {
+  return {
+    id: taskId,
+    name: job.name,
+    queue: job.queueName,
+    args: job.data.args ?? {},
+    createdBy: job.data.by ?? null,
+    requestId: job.data.req ?? null,
+    traceId: job.data.tr ?? null,
+    createdAt: new Date(job.timestamp),
+  };
+}
+
 /** Why a run is aborted at shutdown: it goes back to the queue, not to FAILURE. */
 class WorkerShutdownError extends Error {
   override name = 'WorkerShutdownError';
@@ -98,7 +113,11 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const startedAt = new Date();
   const claims = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'conveyor-claims', options: '-c synchronous_commit=off' });
   claims.on('error', () => undefined); // a dropped idle connection is replaced on next use
-  const writer = taskWriter(database.pool, claims);
+  // Workflow steps revoked because an upstream step failed: any job they have leaves the broker.
+  const limiter = createLimiter({ pool: database.pool, fastPool: claims, leaseMs: config.TASK_LOCK_MS });
+  const writer = taskWriter(database.pool, claims, (steps) => {
+    for (const s of steps) void backend.queue(s.queue).remove(s.id).catch(() => undefined);
+  });
   const active = new Map<string, AbortController>();
   const stats = new StatsRecorder(database.db, id, logger);
   let processed = 0;
@@ -166,22 +185,43 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     throw new UnrecoverableError(message);
   }
 
+  /** Back to the broker until `until`, the row saying why (a limit); not an attempt. */
+  const wait = async (job: TaskJob, token: string | undefined, taskId: string, until: number, why: string, data?: Partial<TaskJob['data']>): Promise<never> => {
+    await markWaiting(database.pool, jobTask(job, taskId), why, new Date(until)).catch((err: unknown) => logger.warn({ err, task_id: taskId }, 'could not record why a task waits'));
+    if (data) await job.updateData({ ...job.data, ...data });
+    await job.moveToDelayed(until, token);
+    throw new DelayedError();
+  };
+
+  /** Rate and concurrency limits across the deployment (limits.ts); resolves once this run may start. */
+  const admit = async (task: AnyTask, job: TaskJob, token: string | undefined, taskId: string): Promise<void> => {
+    if (task.options.rateLimit) {
+      // A slot spreads the waiting runs out (one reservation each); the start itself is then
+      // checked against the last start, so a run that comes back late cannot bunch up.
+      const slot = job.data.slot ?? (await limiter.reserveRate(task, job.data.args));
+      if (slot > Date.now() + 2) await wait(job, token, taskId, slot, waitingForRate(task, slot), { slot });
+      const retryAt = await limiter.start(task, job.data.args);
+      if (retryAt) await wait(job, token, taskId, retryAt, waitingForRate(task, retryAt), { slot });
+    }
+    if (task.options.concurrency && !(await limiter.acquire(task, job.data.args, taskId))) {
+      await wait(job, token, taskId, Date.now() + CONCURRENCY_RETRY_MS + Math.floor(Math.random() * CONCURRENCY_RETRY_MS), waitingForConcurrency(task));
+    }
+  };
+
   const processor = async (job: TaskJob, token?: string): Promise<unknown> => {
     const taskId = taskIdOfJob(job.id ?? '');
     const task = registry.get(job.name);
     const attempt = job.attemptsMade + 1;
-    const claim = writer.claim({
-      id: taskId,
-      name: job.name,
-      queue: job.queueName,
-      args: job.data.args ?? {},
-      createdBy: job.data.by ?? null,
-      requestId: job.data.req ?? null,
-      traceId: job.data.tr ?? null,
-      createdAt: new Date(job.timestamp),
-      attempt,
-      workerId: id,
-    });
+    if (task && (task.options.rateLimit || task.options.concurrency)) await admit(task, job, token, taskId);
+    try {
+      return await processAdmitted(job, token, taskId, task, attempt);
+    } finally {
+      if (task?.options.concurrency) await limiter.release(taskId).catch((err: unknown) => logger.warn({ err, task_id: taskId }, 'could not release a concurrency slot (it lapses)'));
+    }
+  };
+
+  const processAdmitted = async (job: TaskJob, token: string | undefined, taskId: string, task: AnyTask | undefined, attempt: number): Promise<unknown> => {
+    const claim = writer.claim({ ...jobTask(job, taskId), attempt, workerId: id });
     let claimed: boolean;
     try {
       claimed = await claim;
@@ -206,6 +246,8 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       args: job.data.args,
       attempt,
       timeoutMs: job.data.timeoutMs ?? task.options.timeoutMs,
+      previous: job.data.prev,
+      workflowId: job.data.wf ?? undefined,
       log: () => logger.child({ task_id: taskId, task: task.name }),
       controller,
       progress: (value) => job.updateProgress(value),
@@ -289,6 +331,10 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const retention = startRetention({ pool: database.pool, config, logger, everyMs: opts.trimEveryMs });
   const relay = startRelay({ database, backend, registry, logger, queues });
 
+  // Concurrency leases of running tasks stay alive while they run (a crashed worker's lapse).
+  const renew = setInterval(() => void limiter.renew([...active.keys()]).catch(() => undefined), Math.max(500, Math.floor(config.TASK_LOCK_MS / 3)));
+  renew.unref();
+
   // Revocations of running tasks: their rows say REVOKED (waiting ones are never claimed).
   let polling = false;
   const revokePoll = setInterval(() => {
@@ -311,6 +357,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     close: () =>
       (closing ??= (async () => {
         clearInterval(revokePoll);
+        clearInterval(renew);
         clearInterval(prune);
         await retention.stop();
         await relay.stop();

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { batched } from '../lib/batch.ts';
-import { claimTasks, insertTasks, recordOutcomes, type Claim, type NewTask, type Outcome } from './records.ts';
+import { claimTasks, insertTasks, recordOutcomes, type Cancelled, type Claim, type NewTask, type Outcome } from './records.ts';
 
 export interface TaskWriter {
   insert(row: NewTask): Promise<void>;
@@ -26,14 +26,15 @@ const MAX_ROWS = 200;
  * to a database crash only leaves the row at PENDING while its run goes on, and the run's
  * outcome — written durably — still lands. That saves a disk flush on every task's start.
  */
-export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool): TaskWriter {
+export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool, onCancelled: (steps: Cancelled[]) => void = () => undefined): TaskWriter {
   const insert = batched<NewTask, void>(async (rows) => {
     await insertTasks(pool, rows);
     return rows.map(() => undefined);
   }, { maxItems: MAX_ROWS, concurrency: 2 });
   const claim = batched<Claim, boolean>((claims) => claimTasks(claimPool, claims), { maxItems: MAX_ROWS, concurrency: 2 });
   const outcome = batched<Outcome, void>(async (outcomes) => {
-    await recordOutcomes(pool, outcomes);
+    const cancelled = await recordOutcomes(pool, outcomes);
+    if (cancelled.length) onCancelled(cancelled);
     return outcomes.map(() => undefined);
   }, { maxItems: MAX_ROWS, concurrency: 2 });
   return {

@@ -66,7 +66,7 @@ export async function createTestData(env: Partial<Record<keyof Env, string>> = {
   }
   const db = await createServerDatabase();
   const config = loadConfig({ ...base, DATABASE_URL: db.url }, overrides);
-  const data = await openData(config, { command: 'test', poolSize: 20, migrate: false });
+  const data = await openData(config, { command: 'test', poolSize: 10, migrate: false });
   await migrateApp(data.database);
   return {
     mode, config, data, url: db.url,

@@ -65,7 +65,7 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
   const registry = await buildRegistry(base.config);
   for (const t of Object.values(tasks)) registry.add(t as unknown as AnyTask);
   for (const t of opts.extraTasks ?? []) registry.add(t);
-  const backend = await openTaskBackend(base.config, { databaseUrl: base.url, forWorkers: true, poolSize: 20 });
+  const backend = await openTaskBackend(base.config, { databaseUrl: base.url, forWorkers: true, poolSize: 8, listeners: 2 });
   const client = await createTaskClient({ config: base.config, data: base.data, registry, backend });
   const workers: RunningWorker[] = [];
   const apps: App[] = [];

@@ -12,7 +12,9 @@ import * as files from '../../src/modules/files/errors.ts';
 import * as items from '../../src/modules/items/errors.ts';
 import { MetricsUnavailable } from '../../src/modules/metrics/routes.ts';
 import * as tasksApi from '../../src/modules/tasks/errors.ts';
+import * as workflows from '../../src/modules/workflows/errors.ts';
 import { TaskEngineNotMigratedError } from '../../src/tasks/backend.ts';
+import { InvalidCanvasError } from '../../src/tasks/canvas.ts';
 import * as engine from '../../src/tasks/errors.ts';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -23,7 +25,7 @@ const cliOnly: ErrorClass[] = [accounts.AccountError, accounts.UsernameTaken];
 
 describe('the HTTP error table', () => {
   it('answers every domain error of the modules and the engine', () => {
-    const declared = [...[accounts, files, items, tasksApi, engine].flatMap(classesOf), MetricsUnavailable, TaskEngineNotMigratedError, UpstreamError];
+    const declared = [...[accounts, files, items, tasksApi, workflows, engine].flatMap(classesOf), MetricsUnavailable, TaskEngineNotMigratedError, InvalidCanvasError, UpstreamError];
     const covered = (cls: ErrorClass) => answeredClasses.some((known) => cls === known || cls.prototype instanceof known);
     expect(declared.filter((cls) => !cliOnly.includes(cls) && !covered(cls)).map((c) => c.name)).toEqual([]);
   });

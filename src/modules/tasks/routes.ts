@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses } from '../../http/errors.ts';
 import type { TaskClient } from '../../tasks/index.ts';
-import { Accepted, EnqueueBody, ListQuery, Task, TaskIdParams, TaskList } from './schemas.ts';
+import { Accepted, Deduplicated, EnqueueBody, ListQuery, Task, TaskIdParams, TaskList } from './schemas.ts';
 import * as service from './service.ts';
 import { currentTraceId } from '../../lib/trace-context.ts';
 import { streamTaskEvents, type SseOptions } from './sse.ts';
@@ -16,11 +16,12 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
       tags: ['tasks'],
       summary: 'Queue a task',
       body: EnqueueBody,
-      response: { 202: Accepted, ...errorResponses(400, 401, 413, 415, 429, 503) },
+      response: { 202: Accepted, 200: Deduplicated, ...errorResponses(400, 401, 413, 415, 429, 503) },
     },
     handler: async (request, reply) => {
-      const { id, state } = await service.enqueue(tasks, request.body, request.user!, { requestId: String(request.id), traceId: currentTraceId(request.headers.traceparent) });
-      return reply.code(202).header('location', `/api/tasks/${id}`).send({ task_id: id, state });
+      const { id, state, deduplicated } = await service.enqueue(tasks, request.body, request.user!, { requestId: String(request.id), traceId: currentTraceId(request.headers.traceparent) });
+      if (deduplicated) return reply.code(200).header('location', `/api/tasks/${id}`).send({ task_id: id, state, deduplicated });
+      return reply.code(202).header('location', `/api/tasks/${id}`).send({ task_id: id, state: 'PENDING' as const });
     },
   });
 

@@ -4,6 +4,17 @@ import { TaskStateSchema } from '../../tasks/types.ts';
 
 export { TaskStateSchema };
 
+/** Per-call options of a task (and of a workflow's signature). */
+export const TaskOptions = Type.Object(
+  {
+    delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000, description: 'Run no sooner than this (countdown)' })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_097_152, description: '1 is the highest' })),
+  },
+  { additionalProperties: false },
+);
+
 export const EnqueueBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, examples: ['fetch_data'] }),
@@ -11,10 +22,9 @@ export const EnqueueBody = Type.Object(
     options: Type.Optional(
       Type.Object(
         {
-          delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000, description: 'Run no sooner than this (countdown)' })),
-          retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-          timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
-          priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_097_152, description: '1 is the highest' })),
+          ...TaskOptions.properties,
+          unique_key: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'While a task of this name and key is unfinished (or finished less than unique_for_ms ago), answer it (200, deduplicated) instead of making another' })),
+          unique_for_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, description: 'How long after it finished a unique task still stands for its key (default 0: only while unfinished)' })),
         },
         { additionalProperties: false },
       ),
@@ -25,6 +35,9 @@ export const EnqueueBody = Type.Object(
 export type EnqueueBody = Static<typeof EnqueueBody>;
 
 export const Accepted = Type.Object({ task_id: Type.String({ format: 'uuid' }), state: Type.Literal('PENDING') });
+
+/** A unique task's enqueue that found its twin: the task that stands for the key. */
+export const Deduplicated = Type.Object({ task_id: Type.String({ format: 'uuid' }), state: TaskStateSchema, deduplicated: Type.Literal(true) });
 
 export const Task = Type.Object(
   {
@@ -38,6 +51,7 @@ export const Task = Type.Object(
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
     request_id: Type.Optional(Type.String({ description: 'The x-request-id of the HTTP request that enqueued it' })),
+    workflow_id: Type.Optional(Type.String({ format: 'uuid', description: 'The workflow it belongs to' })),
   },
   { description: 'A task: its state, result or error, retries and times' },
 );

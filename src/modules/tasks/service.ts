@@ -16,6 +16,7 @@ export function toTask(t: TaskRecord): Task {
     ...(t.startedAt ? { started_at: t.startedAt.toISOString() } : {}),
     ...(t.finishedAt ? { finished_at: t.finishedAt.toISOString() } : {}),
     ...(t.requestId ? { request_id: t.requestId } : {}),
+    ...(t.workflowId ? { workflow_id: t.workflowId } : {}),
   };
 }
 
@@ -36,6 +37,8 @@ export async function enqueue(tasks: TaskClient, body: EnqueueBody, user: Authen
     ...(o.retries !== undefined ? { retries: o.retries } : {}),
     ...(o.timeout_ms !== undefined ? { timeoutMs: o.timeout_ms } : {}),
     ...(o.priority !== undefined ? { priority: o.priority } : {}),
+    ...(o.unique_key !== undefined ? { uniqueKey: o.unique_key } : {}),
+    ...(o.unique_for_ms !== undefined ? { uniqueForMs: o.unique_for_ms } : {}),
   });
 }
 
