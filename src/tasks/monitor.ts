@@ -4,11 +4,12 @@
  * logic hand in a small fake. Keeping it narrow means the monitor never reaches into BullMQ.
  */
 import type { CounterTotal } from './store.ts';
-import type { ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo } from './types.ts';
+import type { ListTasksQuery, QueueCounts, TaskEvent, TaskPage, TaskRecord, TaskStatsMinute, WorkerInfo, WorkflowRecord } from './types.ts';
 
 export interface TaskMonitor {
   listTasks(query: ListTasksQuery): Promise<TaskPage>;
   getTask(id: string): Promise<TaskRecord | undefined>;
+  getWorkflow(id: string): Promise<WorkflowRecord | undefined>;
   /** Revokes an unfinished task; undefined when there is no such task. @throws TaskFinishedError when it already finished */
   revoke(id: string): Promise<TaskRecord | undefined>;
   /** Runs a finished (failed or revoked) task again. @throws TaskFinishedError when it has not finished */

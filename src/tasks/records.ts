@@ -400,6 +400,7 @@ export function toRecord(r: TaskRow): TaskRecord {
     createdAt: r.createdAt,
     runAt: r.runAt,
     workflowId: r.workflowId,
+    deps: r.deps,
     waiting: r.waiting,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,

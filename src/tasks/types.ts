@@ -32,8 +32,9 @@ export interface TaskRecord {
   readonly createdAt: Date;
   /** When it may run (a countdown); null = at once. */
   readonly runAt?: Date | null;
-  /** The workflow it belongs to, if any. */
+  /** The workflow it belongs to, if any, and the tasks of it that must succeed first. */
   readonly workflowId?: string | null;
+  readonly deps?: readonly string[] | null;
   /** Why a PENDING task is not running yet (a limit, earlier workflow steps). */
   readonly waiting?: string | null;
   readonly startedAt?: Date | null;

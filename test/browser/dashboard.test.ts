@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { chain, chord, group } from '../../src/tasks/index.ts';
 import { createMonitorEnv, login, screenshot, type MonitorEnv } from './harness.ts';
 
 let m: MonitorEnv;
@@ -141,6 +142,40 @@ describe('the monitor in a browser', () => {
     await login(other.page, m.member);
     await expect.poll(() => other.page.getByRole('heading', { name: 'Staff only' }).isVisible(), { timeout: 15_000 }).toBe(true);
     await screenshot(other.page, 'staff-only');
+  });
+
+  it('draws a workflow as a graph whose nodes turn green live, each linked to its task, which links back', async () => {
+    const { add, sum, fatal } = m.env.tasks;
+    const header = Array.from({ length: 6 }, (_, i) => add.s({ n: i + 1, ms: 400 + i * 150 }));
+    const { id, tasks } = await m.env.client.workflow(chain(add.s({ n: 0 }), chord(header, sum.s({}))));
+    await page.goto(`/dashboard/workflows/${id}`);
+    await page.locator('svg.workflow-graph a.node').first().waitFor();
+    expect(await page.locator('svg.workflow-graph a.node').count()).toBe(8);
+    expect(await page.locator('svg.workflow-graph path.edge').count()).toBe(6 + 6);
+    await expect.poll(() => page.locator('svg.workflow-graph a.node.STARTED').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await screenshot(page, 'workflow-running');
+    await expect.poll(() => page.locator('svg.workflow-graph a.node.SUCCESS').count(), { timeout: 20_000 }).toBe(8);
+    await expect.poll(() => page.locator('#workflow-state .badge').textContent(), { timeout: 5_000 }).toBe('SUCCESS');
+    await screenshot(page, 'workflow');
+    await page.locator(`a.node[data-task="${tasks.at(-1)}"]`).click();
+    await page.waitForURL(new RegExp(`/dashboard/tasks/${tasks.at(-1)}$`));
+    await expect.poll(() => page.locator('#task-workflow').textContent(), { timeout: 10_000 }).toBe(id);
+    // A failed step and what it took with it.
+    const failed = await m.env.client.workflow(chain(add.s({ n: 1 }), fatal.s({}), group(add.s({ n: 1 }), add.s({ n: 2 }))));
+    await page.goto(`/dashboard/workflows/${failed.id}`);
+    await expect.poll(() => page.locator('#workflow-state .badge').textContent(), { timeout: 20_000 }).toBe('FAILURE');
+    await expect.poll(() => page.locator('svg.workflow-graph a.node.REVOKED').count(), { timeout: 10_000 }).toBe(2);
+    await screenshot(page, 'workflow-failed');
+    expect(problems, 'no console errors or CSP violations').toEqual([]);
+  });
+
+  it('shows why a task waits: its rate limit', async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => enqueue('t_paced', { i })));
+    const last = ids.at(-1)!;
+    await page.goto(`/dashboard/tasks/${last}`);
+    await expect.poll(() => page.locator('#task-waiting').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/rate limit: 5 per 1000 ms/);
+    await screenshot(page, 'task-waiting');
+    for (const id of ids) await m.env.waitFor(id, ['SUCCESS'], 20_000);
   });
 
   it('warns on the overview when a queue has no worker, and the warning goes once one is back', async () => {

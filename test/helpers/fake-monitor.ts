@@ -39,6 +39,9 @@ export function fakeMonitor(): FakeMonitor {
     async getTask(id) {
       return tasks.get(id);
     },
+    async getWorkflow() {
+      return undefined;
+    },
     async revoke(id) {
       const t = tasks.get(id);
       if (!t) throw new Error(`fake monitor: no task ${id}`);

@@ -13,12 +13,14 @@ import type { TaskRecord } from '../../tasks/types.ts';
 import { requireStaff } from '../accounts/guards.ts';
 import { TaskNotFound } from '../tasks/errors.ts';
 import { assertListCursor } from '../tasks/service.ts';
+import { WorkflowNotFound } from '../workflows/errors.ts';
 import { createLiveHub } from './events.ts';
-import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker } from './mapper.ts';
+import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker, toMonitorWorkflow } from './mapper.ts';
 import {
   MonitorQueue,
   MonitorTask,
   MonitorWorker,
+  MonitorWorkflow,
   Overview,
   TaskIdParams,
   TaskList,
@@ -95,6 +97,15 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
   });
 
   const findTask = async (id: string) => found(await monitor.getTask(id));
+
+  app.get('/workflows/:id', {
+    schema: { tags, security, summary: 'A workflow as a graph: each task, its state and what it waits for', params: TaskIdParams, response: { 200: MonitorWorkflow, ...errorResponses(401, 403, 404) } },
+    handler: async (request) => {
+      const w = await monitor.getWorkflow(request.params.id);
+      if (!w) throw new WorkflowNotFound();
+      return toMonitorWorkflow(w);
+    },
+  });
 
   app.get('/tasks/:id', {
     schema: { tags, security, summary: 'One task with arguments, result, error and timings', params: TaskIdParams, response: { 200: MonitorTask, ...errorResponses(401, 403, 404) } },

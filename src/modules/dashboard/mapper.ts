@@ -1,6 +1,6 @@
 /** Engine records → the dashboard API's JSON shapes (snake_case, ISO times, like the public API). */
-import type { QueueCounts, TaskRecord, TaskStatsMinute, WorkerInfo } from '../../tasks/types.ts';
-import type { MinuteJson, MonitorQueue, MonitorTask, MonitorWorker } from './schemas.ts';
+import type { QueueCounts, TaskRecord, TaskStatsMinute, WorkerInfo, WorkflowRecord } from '../../tasks/types.ts';
+import type { MinuteJson, MonitorQueue, MonitorTask, MonitorWorker, MonitorWorkflow } from './schemas.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -21,6 +21,31 @@ export function toMonitorTask(t: TaskRecord): MonitorTask {
     started_at: iso(t.startedAt),
     finished_at: iso(t.finishedAt),
     runtime_ms: t.runtimeMs ?? null,
+    workflow_id: t.workflowId ?? null,
+    waiting: t.waiting ?? null,
+  };
+}
+
+/** A workflow's tasks as a graph, each in the column of its longest path from a first step. */
+export function toMonitorWorkflow(w: WorkflowRecord): MonitorWorkflow {
+  const level = new Map<string, number>();
+  // Tasks are in document order, so a task's dependencies come before it.
+  for (const t of w.tasks) level.set(t.id, Math.max(-1, ...(t.deps ?? []).map((d) => level.get(d) ?? 0)) + 1);
+  return {
+    workflow_id: w.id,
+    state: w.state,
+    created_at: w.createdAt.toISOString(),
+    finished_at: iso(w.finishedAt),
+    ...(w.result !== undefined ? { result: w.result } : {}),
+    nodes: w.tasks.map((t) => ({
+      task_id: t.id,
+      name: t.name,
+      state: t.state,
+      deps: [...(t.deps ?? [])],
+      level: level.get(t.id) ?? 0,
+      waiting: t.waiting ?? null,
+      ...(t.error !== undefined ? { error: t.error } : {}),
+    })),
   };
 }
 

@@ -36,7 +36,7 @@ async function staffPage(request: FastifyRequest, reply: FastifyReply) {
   return html(reply, shell);
 }
 
-const views = ['/dashboard', '/dashboard/', '/dashboard/workers', '/dashboard/tasks', '/dashboard/tasks/:id'];
+const views = ['/dashboard', '/dashboard/', '/dashboard/workers', '/dashboard/tasks', '/dashboard/tasks/:id', '/dashboard/workflows/:id'];
 
 export const dashboardPages: FastifyPluginAsync = async (app) => {
   const hide = { hide: true };

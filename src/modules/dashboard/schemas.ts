@@ -23,9 +23,34 @@ export const MonitorTask = Type.Object(
     started_at: MaybeTime,
     finished_at: MaybeTime,
     runtime_ms: Type.Union([Type.Number(), Type.Null()]),
+    workflow_id: Type.Union([Type.String(), Type.Null()], { description: 'The workflow it belongs to' }),
+    waiting: Type.Union([Type.String(), Type.Null()], { description: 'Why a PENDING task is not running yet: a rate or concurrency limit, earlier workflow steps' }),
   },
   { description: 'A task as the monitor shows it' },
 );
+
+export const MonitorWorkflowNode = Type.Object({
+  task_id: Type.String(),
+  name: Type.String(),
+  state: TaskStateSchema,
+  deps: Type.Array(Type.String(), { description: 'The tasks it waits for' }),
+  level: Type.Integer({ minimum: 0, description: 'Its column in the drawing: the longest path from a first step' }),
+  waiting: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Optional(Type.String()),
+});
+
+export const MonitorWorkflow = Type.Object(
+  {
+    workflow_id: Type.String(),
+    state: TaskStateSchema,
+    created_at: Time,
+    finished_at: MaybeTime,
+    result: Type.Optional(Type.Unknown()),
+    nodes: Type.Array(MonitorWorkflowNode),
+  },
+  { description: 'A workflow as a graph: its tasks, each with the tasks it waits for' },
+);
+export type MonitorWorkflow = Static<typeof MonitorWorkflow>;
 export type MonitorTask = Static<typeof MonitorTask>;
 
 export const TaskList = Type.Object({ data: Type.Array(MonitorTask), next: Type.Union([Type.String(), Type.Null()]) });

@@ -7,11 +7,14 @@ import { overviewView } from './views/overview.js';
 import { taskView } from './views/task.js';
 import { tasksView } from './views/tasks.js';
 import { workersView } from './views/workers.js';
+import { workflowView } from './views/workflow.js';
 
 const main = document.getElementById('main');
 let cleanup = () => {};
 
 function route(pathname) {
+  const workflow = /^\/dashboard\/workflows\/([^/]+)$/.exec(pathname);
+  if (workflow) return { section: 'tasks', view: (el) => workflowView(el, decodeURIComponent(workflow[1])) };
   const task = /^\/dashboard\/tasks\/([^/]+)$/.exec(pathname);
   if (task) return { section: 'tasks', view: (el) => taskView(el, decodeURIComponent(task[1])) };
   if (pathname === '/dashboard/tasks') return { section: 'tasks', view: tasksView };

@@ -34,6 +34,7 @@ export const api = {
   workers: (o) => request('GET', '/dashboard/api/workers', o),
   tasks: (query, o) => request('GET', `/dashboard/api/tasks?${new URLSearchParams(query)}`, o),
   task: (id, o) => request('GET', `/dashboard/api/tasks/${encodeURIComponent(id)}`, o),
+  workflow: (id, o) => request('GET', `/dashboard/api/workflows/${encodeURIComponent(id)}`, o),
   revoke: (id) => request('POST', `/dashboard/api/tasks/${encodeURIComponent(id)}/revoke`),
   retry: (id) => request('POST', `/dashboard/api/tasks/${encodeURIComponent(id)}/retry`),
   logout: () => request('POST', '/api/auth/logout'),

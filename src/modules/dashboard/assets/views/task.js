@@ -34,6 +34,8 @@ export function taskView(main, id) {
         h('section', { class: 'panel', 'aria-labelledby': 'h-facts' }, h('h2', { id: 'h-facts' }, 'Summary'),
           h('dl', { class: 'facts' },
             h('dt', {}, 'State'), h('dd', {}, t.state),
+            t.waiting && [h('dt', {}, 'Waiting'), h('dd', { id: 'task-waiting' }, t.waiting)],
+            t.workflow_id && [h('dt', {}, 'Workflow'), h('dd', {}, h('a', { href: `/dashboard/workflows/${encodeURIComponent(t.workflow_id)}`, 'data-nav': true, id: 'task-workflow' }, t.workflow_id))],
             h('dt', {}, 'Queue'), h('dd', {}, t.queue),
             h('dt', {}, 'Attempts'), h('dd', {}, String(t.attempts)),
             h('dt', {}, 'Retries'), h('dd', {}, String(t.retries)),
