@@ -56,6 +56,7 @@ const EXTRAS = [
   'GET /dashboard/api/queues',
   'GET /dashboard/api/tasks',
   'GET /dashboard/api/tasks/{id}',
+  'GET /dashboard/api/workflows/{id}',
   'POST /dashboard/api/tasks/{id}/revoke',
   'POST /dashboard/api/tasks/{id}/retry',
   'GET /dashboard/api/events',
