@@ -14,6 +14,6 @@ export default tseslint.config(
   },
   {
     files: ['src/modules/dashboard/assets/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', uPlot: 'readonly', location: 'readonly', history: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', console: 'readonly', Element: 'readonly', Node: 'readonly', ResizeObserver: 'readonly', AbortController: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', uPlot: 'readonly', location: 'readonly', history: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', console: 'readonly', Element: 'readonly', Node: 'readonly', ResizeObserver: 'readonly', AbortController: 'readonly', CSS: 'readonly' } },
   },
 );

@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import http from 'node:http';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
-import { isoMillis } from '../src/modules/items/mapper.ts';
+import { isoMillis } from '../src/modules/items/repository/rows.ts';
 
 pg.types.setTypeParser(20, Number);
 const workers = Number(process.env.WORKERS ?? 1);

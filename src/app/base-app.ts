@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/client.ts';
-import type { TaskMonitor } from '../modules/dashboard/source.ts';
+import type { TaskMonitor } from '../tasks/monitor.ts';
 import { registerMetrics } from '../modules/metrics/routes.ts';
 import { rejectNonFiniteNumbers } from './finite-numbers.ts';
 import { registerMiddleware } from './middleware.ts';

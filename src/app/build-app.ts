@@ -11,7 +11,7 @@ import { filesRoutes } from '../modules/files/routes.ts';
 import { healthRoutes, type ReadinessProbe } from '../modules/health/routes.ts';
 import { itemsRoutes } from '../modules/items/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
-import type { TaskMonitor } from '../modules/dashboard/source.ts';
+import type { TaskMonitor } from '../tasks/monitor.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
 import { workflowRoutes } from '../modules/workflows/routes.ts';
 import type { TaskClient } from '../tasks/task-client.ts';

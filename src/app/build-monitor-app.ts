@@ -6,7 +6,7 @@
 import type { Config } from '../config/index.ts';
 import { accountsRoutes } from '../modules/accounts/routes.ts';
 import { dashboardRoutes } from '../modules/dashboard/routes.ts';
-import type { TaskMonitor } from '../modules/dashboard/source.ts';
+import type { TaskMonitor } from '../tasks/monitor.ts';
 import { healthRoutes } from '../modules/health/routes.ts';
 import type { AppDeps } from './build-app.ts';
 import { createBaseApp, type App } from './base-app.ts';

@@ -5,7 +5,7 @@
  * Found by the fuzz test; this hook answers 400 invalid_request instead, for every route.
  */
 import type { FastifyInstance } from 'fastify';
-import { AppError } from './errors.ts';
+import { HttpError } from '../http/errors.ts';
 
 const MAX_DEPTH = 64;
 
@@ -29,6 +29,6 @@ function nonFinitePath(value: unknown, path: string, depth: number): string | un
 export function rejectNonFiniteNumbers(app: FastifyInstance): void {
   app.addHook('preHandler', (request, _reply, done) => {
     const field = nonFinitePath(request.params, 'params', 0) ?? nonFinitePath(request.query, 'querystring', 0) ?? nonFinitePath(request.body, 'body', 0);
-    done(field ? new AppError('invalid_request', 'Request validation failed', { details: [{ field, message: 'must be a finite number' }] }) : undefined);
+    done(field ? new HttpError('invalid_request', 'Request validation failed', { details: [{ field, message: 'must be a finite number' }] }) : undefined);
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The middleware, in order — Django's MIDDLEWARE list. Each entry wraps every request:
+ * The middleware, in order. Each entry wraps every request:
  *   1. request id      — `x-request-id` in, out and in every log line
  *   2. access log      — one line per request: method, route, status, duration
  *   3. authentication  — `request.user` from the session cookie or Bearer token, else anonymous;

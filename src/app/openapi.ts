@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import pkg from '../../package.json' with { type: 'json' };
+import { apiTags } from '../http/openapi.ts';
 
 /**
  * Swagger UI's default CSP (hashes for its inline code) minus what points off this machine:
@@ -27,14 +28,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           session: { type: 'apiKey', in: 'cookie', name: 'conveyor_session' },
         },
       },
-      tags: [
-        { name: 'items', description: 'The seed model, with every async ORM operation' },
-        { name: 'tasks', description: 'Background tasks with Celery states' },
-        { name: 'workflows', description: 'Chains, groups and chords of tasks (Celery\'s canvas)' },
-        { name: 'accounts', description: 'Login, logout, current user' },
-        { name: 'seed', description: 'The seed project\'s other async views' },
-        { name: 'operations', description: 'Health, readiness, metrics' },
-      ],
+      tags: Object.entries(apiTags).map(([name, description]) => ({ name, description })),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: localOnlyCsp, uiConfig: { deepLinking: true } });

@@ -1,4 +1,4 @@
-/** The shape of a CLI verb: Django's management command — a description, options, a handler. */
+/** The shape of a CLI verb: a description, options, a handler. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExpectedError } from '../lib/errors.ts';
 

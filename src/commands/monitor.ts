@@ -3,7 +3,7 @@ import { defineCommand, intOption } from './command.ts';
 
 export default defineCommand({
   name: 'monitor',
-  description: 'Serve the task monitor (dashboard) alone, like celery flower; needs only the database and the broker',
+  description: 'Serve the task monitor (dashboard) alone; needs only the database and the broker',
   configure: (cmd) =>
     cmd
       .option('--host <host>', 'interface to bind (default: HOST, 127.0.0.1)')

@@ -37,6 +37,8 @@ export default defineCommand({
   async run(_args, opts) {
     const { withDatabase } = await import('../server/runtime.ts');
     const { seedItems, newRunId } = await import('../modules/items/seed.ts');
+    const { createItemRepository } = await import('../modules/items/repository/index.ts');
+    const { driverError } = await import('../db/errors.ts');
     const total = opts.items as number;
     await withDatabase('seed', async ({ data }) => {
       const runId = newRunId();
@@ -44,14 +46,15 @@ export default defineCommand({
       let inserted = 0;
       const started = Date.now();
       try {
-        await seedItems(data.database.db, {
+        await seedItems(createItemRepository(data.database), {
           count: total,
           batchSize: opts.batch as number,
           runId,
           onProgress: (n) => { inserted = n; progress.update(n); },
         });
       } catch (err) {
-        const cause = (err as { cause?: Error }).cause ?? (err as Error);
+        // The driver's own words, never Drizzle's message (it lists the statement's parameters).
+        const cause = driverError(err) ?? (err as Error);
         throw new CommandError(`seeding failed after ${inserted} of ${total} items: ${cause.message}`);
       } finally {
         progress.stop();

@@ -4,7 +4,7 @@ import type { WorkerCommandOptions } from '../server/worker.ts';
 
 export default defineCommand({
   name: 'worker',
-  description: 'Run background tasks (celery worker); never loads the HTTP stack',
+  description: 'Run background tasks; never loads the HTTP stack',
   configure: (cmd) =>
     cmd
       .option('-c, --concurrency <n>', 'tasks run at once per queue (default: WORKER_CONCURRENCY, 16)', intOption(1, 10_000))

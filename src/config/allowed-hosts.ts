@@ -3,14 +3,9 @@
  * (`[::1]:9100`). Hosts are normalised by the WHATWG URL parser, the same one that reads the
  * URLs fetched, so `127.1` here and `http://127.1/` there both mean 127.0.0.1.
  */
+import type { AllowedHost } from '../lib/http/agent.ts';
 
-/** One entry of the outbound allow-list. */
-export interface AllowedHost {
-  /** The host as the URL parser spells it, lowercase, IPv6 without brackets. */
-  readonly host: string;
-  /** The only port allowed; undefined allows every port of `host`. */
-  readonly port: number | undefined;
-}
+export type { AllowedHost };
 
 function normalisedHost(text: string): string | undefined {
   if (text === '' || /[/?#@\\\s]/.test(text)) return undefined;

@@ -1,5 +1,5 @@
 /**
- * Settings: the only module that reads `process.env` (like Django's settings).
+ * Settings: the only module that reads `process.env`.
  * Parsed once at start, validated against one schema, frozen and passed down.
  */
 import { existsSync } from 'node:fs';

@@ -2,6 +2,7 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { connectionLost, DatabaseUnavailableError } from './errors.ts';
 import * as schema from './schema.ts';
 
 export type Db = NodePgDatabase<typeof schema>;
@@ -28,8 +29,26 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
+type Checkout = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/**
+ * A pool whose failures to hand out a connection (server down, refused, or none free within
+ * DB_UNAVAILABLE_TIMEOUT_MS) are DatabaseUnavailableErrors: pg-pool reports those with bare
+ * Errors, and only where they come from tells them apart from a failed query.
+ */
+class Pool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: Checkout): void;
+  override connect(callback?: Checkout): Promise<pg.PoolClient> | void {
+    if (callback) return super.connect((err, client, done) => callback(err && new DatabaseUnavailableError(err), client, done));
+    return super.connect().catch((err: unknown) => {
+      throw new DatabaseUnavailableError(err);
+    });
+  }
+}
+
 export function createDatabase(opts: DatabaseOptions): Database {
-  const pool = new pg.Pool({
+  const pool = new Pool({
     connectionString: opts.url,
     max: opts.poolSize,
     connectionTimeoutMillis: opts.connectTimeoutMs,
@@ -44,6 +63,9 @@ export function createDatabase(opts: DatabaseOptions): Database {
   pool.on('error', (err) => {
     if (!closed) opts.logger?.warn({ err }, 'idle database connection lost');
   });
+  // A connection announces the loss of its server on `error` before it fails its queries
+  // with the same error, so those failures are known for what they are (isDatabaseUnavailable).
+  pool.on('connect', (client) => client.on('error', connectionLost));
   const db = drizzle(pool, { schema });
   return {
     url: opts.url,
@@ -51,17 +73,4 @@ export function createDatabase(opts: DatabaseOptions): Database {
     db,
     close: () => (closed ??= pool.end()),
   };
-}
-
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOENT', '57P01', '57P02', '57P03', '53300']);
-
-/** Whether an error means "the database cannot be reached right now" (→ 503), as opposed to a bad query. */
-export function isUnavailableError(err: unknown): boolean {
-  // Drizzle wraps driver errors (DrizzleQueryError); the pg error is further down the cause chain.
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true;
-    if (/timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Too many connections/i.test(e.message)) return true;
-  }
-  return false;
 }

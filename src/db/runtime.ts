@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { ExpectedError } from '../lib/errors.ts';
 import { createDatabase, type Database } from './client.ts';
+import { driverError } from './errors.ts';
 import { endpointUrl, startEmbedded, type EmbeddedServer } from './embedded/index.ts';
 import { acquireLock, DataDirLockedError, readLock, type LockInfo } from './embedded/lock.ts';
 import { assertMigrated, migrateApp } from './migrate.ts';
@@ -44,10 +45,10 @@ export class DatabaseUnreachableError extends ExpectedError {
 const connectionCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', '28P01', '28000', '3D000', '57P03']);
 
 function unreachable(err: unknown, url: string): unknown {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string' || !connectionCodes.has(code)) return err;
+  const failure = driverError(err);
+  if (!failure || !connectionCodes.has(failure.code)) return err;
   const u = new URL(url);
-  return new DatabaseUnreachableError(`cannot use the database ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL): ${(err as Error).message || code}`, { cause: err });
+  return new DatabaseUnreachableError(`cannot use the database ${u.hostname}:${u.port || 5432}${u.pathname} (DATABASE_URL): ${failure.message || failure.code}`, { cause: err });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 /**
- * `conveyor monitor`: the dashboard alone (Flower's `celery flower`), on its own port.
+ * `conveyor monitor`: the dashboard alone, on its own port.
  * It opens the database and the task broker as a client — no worker, no items API — so
  * it can run beside any number of `serve` and `worker` processes, or on its own machine.
  */
@@ -12,7 +12,7 @@ export interface MonitorOptions {
   port?: number;
 }
 
-/** Flower's port. */
+/** The monitor's default port: Flower's, which operators of a Celery deployment already expect (docs/from-django.md). */
 export const DEFAULT_MONITOR_PORT = 5555;
 
 export async function monitor(opts: MonitorOptions): Promise<void> {
@@ -23,9 +23,8 @@ export async function monitor(opts: MonitorOptions): Promise<void> {
   const { config, logger } = base;
   const rt = await buildRuntime('monitor', base);
   const tasks = rt.tasks!;
-  const { taskMonitor } = await import('../modules/tasks/monitor.ts');
   const { buildMonitorApp } = await import('../app/build-monitor-app.ts');
-  const app = await buildMonitorApp(config, { database: rt.data.database, logger, monitor: taskMonitor(tasks), readiness: tasks.readiness });
+  const app = await buildMonitorApp(config, { database: rt.data.database, logger, monitor: tasks, readiness: tasks.readiness });
   try {
     await listen(app, config.HOST, config.PORT);
   } catch (err) {

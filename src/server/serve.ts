@@ -43,8 +43,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
 export async function startHttp(rt: Runtime, opts: { watchWorkers: boolean }): Promise<ShutdownStep[]> {
   const { config, logger, tasks } = rt;
   const { buildApp } = await import('../app/build-app.ts');
-  const { taskMonitor } = await import('../modules/tasks/monitor.ts');
-  const app = await buildApp(config, { database: rt.data.database, logger, ...(tasks ? { tasks, monitor: taskMonitor(tasks) } : {}) });
+  const app = await buildApp(config, { database: rt.data.database, logger, ...(tasks ? { tasks, monitor: tasks } : {}) });
   try {
     await listen(app, config.HOST, config.PORT);
   } catch (err) {

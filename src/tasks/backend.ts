@@ -21,6 +21,7 @@ import {
 import pg from 'pg';
 import type { Config } from '../config/index.ts';
 import { ExpectedError } from '../lib/errors.ts';
+import { BrokerUnavailableError } from './errors.ts';
 
 /** What a job carries: enough to rebuild the task's row if it was lost (short keys: stored per job). */
 export interface TaskJobData {
@@ -156,17 +157,62 @@ export async function openTaskBackend(config: Config, opts: BackendOptions): Pro
   return postgresBackend(bullPool(opts));
 }
 
-/** Queues made on first use and closed with the backend. */
-function queueCache(make: (name: string) => TaskQueue) {
-  const queues = new Map<string, TaskQueue>();
+/** How long a failed call waits for the broker to answer a ping before calling it unavailable. */
+const PING_TIMEOUT_MS = 2_000;
+
+async function answers(ping: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), PING_TIMEOUT_MS)));
+  try {
+    await Promise.race([ping(), timeout]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A queue whose failures say what they mean. The client libraries report a broker that
+ * cannot be reached with bare Errors (ioredis: "Connection is closed", pg-pool: a connect
+ * timeout), so the failure itself is not read: a call that failed while the broker does not
+ * answer a ping either is a BrokerUnavailableError (503); one that failed while it answers
+ * is a real error and goes on as it is. A PostgreSQL broker without its tables is the
+ * operator's to fix (`conveyor migrate`).
+ */
+function guarded(queue: TaskQueue, ping: () => Promise<void>): TaskQueue {
+  const fail = async (err: unknown): Promise<never> => {
+    if (err instanceof SchemaMigrationRequiredError) throw new TaskEngineNotMigratedError('the task engine has no tables in this database: run `conveyor migrate`', { cause: err });
+    throw (await answers(ping)) ? err : new BrokerUnavailableError({ cause: err });
+  };
   return {
-    get(name: string): TaskQueue {
-      let q = queues.get(name);
-      if (!q) queues.set(name, (q = make(name)));
-      return q;
-    },
+    addBulk: (jobs) => queue.addBulk(jobs).catch(fail),
+    remove: (jobId) => queue.remove(jobId).catch(fail),
+    getJobCounts: (...types) => queue.getJobCounts(...types).catch(fail),
+    isPaused: () => queue.isPaused().catch(fail),
+    upsertJobScheduler: (id, repeat, template) => queue.upsertJobScheduler(id, repeat, template).catch(fail),
+    close: () => queue.close(),
+  };
+}
+
+/** Queues made on first use and closed with the backend; `get` hands them out guarded by `ping`. */
+function queueCache(make: (name: string) => TaskQueue, ping: (raw: (name: string) => TaskQueue) => Promise<void>) {
+  const queues = new Map<string, { raw: TaskQueue; guarded: TaskQueue }>();
+  const entry = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      const raw = make(name);
+      queues.set(name, (q = { raw, guarded: guarded(raw, () => ping(rawQueue)) }));
+    }
+    return q;
+  };
+  const rawQueue = (name: string) => entry(name).raw;
+  return {
+    get: (name: string): TaskQueue => entry(name).guarded,
+    ping: () => ping(rawQueue),
     async close() {
-      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      await Promise.allSettled([...queues.values()].map((q) => q.raw.close()));
       queues.clear();
     },
   };
@@ -175,11 +221,12 @@ function queueCache(make: (name: string) => TaskQueue) {
 function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBackend {
   const producer = redisOptions(url, forWorkers, `${prefix}:producer`);
   const blocking = redisOptions(url, true, `${prefix}:worker`);
-  const queues = queueCache((name) => {
+  const make = (name: string) => {
     const q = new Queue<TaskJobData, unknown, string>(name, { connection: producer, prefix });
     q.on('error', () => undefined); // surfaced through ping() and failed calls
     return q;
-  });
+  };
+  const queues = queueCache(make, async (raw) => void (await raw('default').getJobCounts('waiting')));
   const workers: TaskWorker[] = [];
   return {
     kind: 'redis',
@@ -189,9 +236,7 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
       workers.push(w);
       return w;
     },
-    async ping() {
-      await queues.get('default').getJobCounts('waiting');
-    },
+    ping: queues.ping,
     async close() {
       await Promise.allSettled(workers.splice(0).map((w) => w.close()));
       await queues.close();
@@ -200,11 +245,13 @@ function redisBackend(url: string, forWorkers: boolean, prefix: string): TaskBac
 }
 
 function postgresBackend(pool: pg.Pool): TaskBackend {
+  // Also tells "task engine not migrated" apart from "database down".
+  const ping = async () => void (await pool.query('SELECT 1 FROM bullmq.job LIMIT 0'));
   const queues = queueCache((name) => {
     const q = new Queue(name, { connection: pool }, createPostgresBackend);
     q.on('error', () => undefined);
     return q;
-  });
+  }, ping);
   const workers: TaskWorker[] = [];
   return {
     kind: 'postgres',
@@ -215,10 +262,7 @@ function postgresBackend(pool: pg.Pool): TaskBackend {
       workers.push(w);
       return w;
     },
-    async ping() {
-      // Also tells "task engine not migrated" apart from "database down".
-      await pool.query('SELECT 1 FROM bullmq.job LIMIT 0');
-    },
+    ping,
     async close() {
       await Promise.allSettled(workers.splice(0).map((w) => w.close()));
       await queues.close();

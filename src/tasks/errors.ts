@@ -36,3 +36,11 @@ export class TaskFinishedError extends Error {
     this.state = state;
   }
 }
+
+/** The broker failed a call and does not answer a ping either: it cannot be reached right now. */
+export class BrokerUnavailableError extends Error {
+  override name = 'BrokerUnavailableError';
+  constructor(options?: ErrorOptions) {
+    super('The task broker cannot be reached right now', options);
+  }
+}

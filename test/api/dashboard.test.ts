@@ -2,7 +2,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
-import { taskMonitor } from '../../src/modules/tasks/monitor.ts';
 import { migrateTaskEngine } from '../../src/tasks/backend.ts';
 import { defineTask, type AnyTask } from '../../src/tasks/define.ts';
 import { Type } from 'typebox';
@@ -22,7 +21,7 @@ beforeAll(async () => {
   // This suite runs in the API projects, where the harness does not migrate BullMQ's schema.
   if (env.base.mode === 'postgres' && env.broker !== 'redis') await migrateTaskEngine(env.base.url);
   await env.startWorker();
-  app = await buildApp(env.base.config, { database: env.base.data.database, logger: pino({ level: 'silent' }), tasks: env.client, monitor: taskMonitor(env.client) });
+  app = await buildApp(env.base.config, { database: env.base.data.database, logger: pino({ level: 'silent' }), tasks: env.client, monitor: env.client });
   await app.ready();
   staff = (await env.authHeaders({ staff: true })).headers;
   member = (await env.authHeaders({ staff: false })).headers;

@@ -7,7 +7,8 @@ import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { insertMany } from '../../src/modules/items/repository-bulk.ts';
+import { NameTaken } from '../../src/modules/items/errors.ts';
+import { createItemRepository } from '../../src/modules/items/repository/index.ts';
 import { createToken, createUser } from '../../src/modules/accounts/service.ts';
 import { createTestData, type TestData } from '../helpers/database.ts';
 
@@ -36,14 +37,16 @@ afterAll(async () => {
 
 describe('logged database errors', () => {
   it('carry code, constraint, table and the statement of a real failed insert, and none of its values', async () => {
-    await insertMany(t.data.database.db, rows(['dup-log-9999-secret']));
-    const err = await insertMany(t.data.database.db, rows(names('dup-log'))).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DrizzleQueryError);
+    const repo = createItemRepository(t.data.database);
+    await repo.insertMany(rows(['dup-log-9999-secret']));
+    const err = await repo.insertMany(rows(names('dup-log'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NameTaken);
+    expect((err as Error).cause).toBeInstanceOf(DrizzleQueryError);
     lines = [];
     logger().error({ err }, 'bulk insert failed');
     await new Promise((r) => setImmediate(r));
     const text = lines.join('\n');
-    const logged = JSON.parse(lines[0]!).err;
+    const logged = JSON.parse(lines[0]!).err.cause;
     expect(logged.statement).toMatch(/^\s*insert into "app"\."items"/);
     expect(logged.statement.length).toBeLessThanOrEqual(1_100);
     expect(logged.cause).toMatchObject({ code: '23505', constraint: 'items_name_key', table: 'items', detail: 'Key (name)=([redacted]) already exists.' });

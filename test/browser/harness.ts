@@ -9,7 +9,6 @@ import pino from 'pino';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildApp, type App } from '../../src/app/build-app.ts';
 import { createUser } from '../../src/modules/accounts/service.ts';
-import { taskMonitor } from '../../src/modules/tasks/monitor.ts';
 import { createTaskEnv, type TaskEnv } from '../tasks/harness.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,7 +43,7 @@ export async function createMonitorEnv(): Promise<MonitorEnv> {
     database: env.base.data.database,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     tasks: env.client,
-    monitor: taskMonitor(env.client),
+    monitor: env.client,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

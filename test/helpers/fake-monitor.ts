@@ -2,7 +2,8 @@
  * A stand-in for the task engine's monitor API, for tests of the monitor's own logic
  * (metrics mapping, dashboard rendering). Every call not set up here fails loudly.
  */
-import type { ListTasksQuery, QueueCounts, TaskMonitor, TaskPage, TaskStatsMinute } from '../../src/modules/dashboard/source.ts';
+import type { TaskMonitor } from '../../src/tasks/monitor.ts';
+import type { ListTasksQuery, QueueCounts, TaskPage, TaskStatsMinute } from '../../src/tasks/types.ts';
 import type { CounterTotal } from '../../src/tasks/store.ts';
 import type { TaskEvent, TaskRecord, WorkerInfo } from '../../src/tasks/types.ts';
 

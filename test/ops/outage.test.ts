@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app/build-app.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { isDatabaseUnavailable } from '../../src/db/errors.ts';
 import { migrateApp } from '../../src/db/migrate.ts';
 import { openData, type DataRuntime } from '../../src/db/runtime.ts';
 import { createServerDatabase } from '../helpers/database.ts';
@@ -59,5 +60,17 @@ describe('while PostgreSQL is unreachable', () => {
     }
     expect(status).toBe(404);
     expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+
+  it('knows a connection lost in the middle of a query by where the failure came from, not by its words', async () => {
+    const running = data.database.pool.query('select pg_sleep(5)').then(() => undefined, (err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 300)); // the statement is on the server
+    await proxy.cut();
+    const err = await running;
+    await proxy.restore();
+    expect(err).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(err)).toBe(true);
+    // The same words from anywhere else mean nothing in particular.
+    expect(isDatabaseUnavailable(new Error((err as Error).message))).toBe(false);
   });
 });

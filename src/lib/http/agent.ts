@@ -7,9 +7,16 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import type { AllowedHost } from '../../config/allowed-hosts.ts';
 import { isBlockedAddress } from './address.ts';
 import { BlockedAddressError } from './errors.ts';
+
+/** One entry of the outbound allow-list (parsed from FETCH_ALLOWED_HOSTS by the config). */
+export interface AllowedHost {
+  /** The host as the URL parser spells it, lowercase, IPv6 without brackets. */
+  readonly host: string;
+  /** The only port allowed; undefined allows every port of `host`. */
+  readonly port: number | undefined;
+}
 
 export interface OutboundPolicy {
   /** Reach loopback/private/reserved addresses too (development and tests only). */

@@ -1,5 +1,5 @@
 /**
- * Middleware 3 (the seed's AsyncAuthenticationMiddleware): sets `request.user` from an
+ * Middleware 3, authentication: sets `request.user` from an
  * `Authorization: Bearer` API token or the `conveyor_session` cookie, else leaves the
  * anonymous user (null). A cookie-authenticated unsafe request must also carry a valid
  * `x-csrf-token` (403 otherwise); token-authenticated calls are exempt, since a browser
@@ -10,17 +10,19 @@
  * this middleware owns (one pair per app, `app.authCaches`), so an authenticated request
  * costs no database round trip; the logout route forgets its session there at once.
  *
- * Writes are closed by default: every POST/PUT/PATCH/DELETE route under /api/ gets `requireUser`
- * as its first onRequest hook, so an anonymous write answers 401 before its body is even read
- * or validated, and a new route cannot forget the guard. `config: { public: true }` opts out
- * (login, logout). Routes still declare `requireUser`/`requireStaff` themselves for clarity.
+ * Writes are closed by default, and this is the one place that says so: every POST/PUT/PATCH/
+ * DELETE route under /api/ gets `requireUser` as its first onRequest hook (so an anonymous write
+ * answers 401 before its body is even read or validated, and a new route cannot forget the
+ * guard) and the user security list in its OpenAPI entry. `config: { public: true }` opts out
+ * (login, logout). Routes do not repeat the guard.
  */
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { AppError } from '../../app/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { Database } from '../../db/client.ts';
+import { userSecurity } from '../../http/openapi.ts';
 import { readSessionCookie } from './cookies.ts';
 import { CSRF_HEADER, csrfMatches, csrfToken, UNSAFE_METHODS } from './csrf.ts';
+import { NotAllowed, NotAuthenticated } from './errors.ts';
 import { userRefusal } from './guards.ts';
 import { resolveSecretKey } from './secret-key.ts';
 import { authenticateToken, cachedTokenUser, toAuthenticated } from './service.ts';
@@ -40,7 +42,7 @@ declare module 'fastify' {
   }
 }
 
-const csrfRefusal = () => new AppError('forbidden', `CSRF token missing or invalid: send the ${CSRF_HEADER} header (the conveyor_csrf cookie's value)`);
+const csrfRefusal = () => new NotAllowed(`CSRF token missing or invalid: send the ${CSRF_HEADER} header (the conveyor_csrf cookie's value)`);
 
 export function authentication(
   app: FastifyInstance,
@@ -59,9 +61,10 @@ export function authentication(
     // A route may serve GET and POST alike; only its unsafe methods need a user.
     const guard: onRequestHookHandler = (request, _reply, done) => done(UNSAFE_METHODS.has(request.method) ? userRefusal(request) : undefined);
     route.onRequest = [guard, ...[route.onRequest ?? []].flat()] as typeof route.onRequest;
+    route.schema = { ...route.schema, security: route.schema?.security ?? userSecurity };
   });
   /** Take a verified session for this request; a refusal when an unsafe request lacks its CSRF token. */
-  function useSession(request: FastifyRequest, sessionId: string, session: CachedUser): AppError | undefined {
+  function useSession(request: FastifyRequest, sessionId: string, session: CachedUser): NotAllowed | undefined {
     request.user = session.user;
     request.sessionId = sessionId;
     if (!UNSAFE_METHODS.has(request.method) || request.routeOptions.config.csrf === false) return undefined;
@@ -92,10 +95,10 @@ export function authentication(
     if (header) {
       const [scheme, token] = header.split(' ', 2);
       if (scheme?.toLowerCase() !== 'bearer' || !token) {
-        throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
+        throw new NotAuthenticated('Authorization must be "Bearer <token>"');
       }
       const user = await authenticateToken(db, token, caches.tokens);
-      if (!user) throw new AppError('unauthenticated', 'Invalid or revoked token');
+      if (!user) throw new NotAuthenticated('Invalid or revoked token');
       request.user = user;
       return;
     }

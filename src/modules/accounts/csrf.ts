@@ -17,10 +17,6 @@ export function csrfToken(secret: Buffer, sessionId: string): string {
   return createHmac('sha256', secret).update(`csrf:${sessionId}`).digest('base64url');
 }
 
-export function csrfValid(secret: Buffer, sessionId: string, sent: string | string[] | undefined): boolean {
-  return csrfMatches(Buffer.from(csrfToken(secret, sessionId)), sent);
-}
-
 /** Compare a sent token with the expected one (kept by the session cache), in constant time. */
 export function csrfMatches(expected: Buffer, sent: string | string[] | undefined): boolean {
   if (typeof sent !== 'string') return false;

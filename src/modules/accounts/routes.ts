@@ -7,11 +7,12 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError, errorResponses } from '../../app/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { Database } from '../../db/client.ts';
+import { errorResponses } from '../../http/errors.ts';
 import { clearSessionCookies, readSessionCookie, setSessionCookies } from './cookies.ts';
 import { csrfToken, sameOriginOrDirect } from './csrf.ts';
+import { InvalidCredentials, LoginThrottled, NotAllowed } from './errors.ts';
 import { findUserById } from './repository.ts';
 import { resolveSecretKey } from './secret-key.ts';
 import { verifyCredentials } from './service.ts';
@@ -46,7 +47,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ database: Database; con
     for (const limit of [perIp, perUser]) {
       const r = await limit(request);
       if (!r.isAllowed && r.isExceeded) {
-        throw new AppError('rate_limited', `Too many login attempts; retry in ${r.ttlInSeconds} s`, { headers: { 'retry-after': String(r.ttlInSeconds) } });
+        throw new LoginThrottled(r.ttlInSeconds);
       }
     }
   }
@@ -67,9 +68,9 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<{ database: Database; con
     },
     handler: async (request, reply) => {
       // Login CSRF: a hostile page must not log the victim's browser into another account.
-      if (!sameOriginOrDirect(request)) throw new AppError('forbidden', 'Cross-site login refused');
+      if (!sameOriginOrDirect(request)) throw new NotAllowed('Cross-site login refused');
       const row = await verifyCredentials(db, request.body.username, request.body.password);
-      if (!row) throw new AppError('unauthenticated', 'Invalid username or password');
+      if (!row) throw new InvalidCredentials();
       const previous = readSessionCookie(request);
       if (previous) app.authCaches.sessions.forget(previous);
       const session = await startSession(db, row.id, config.SESSION_MAX_AGE, previous);

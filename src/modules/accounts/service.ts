@@ -1,6 +1,8 @@
 /** Users and API tokens: the logic behind the CLI verbs and the authentication middleware. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
+import { uniqueViolation } from '../../db/errors.ts';
+import { AccountError, UsernameTaken } from './errors.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import * as repo from './repository.ts';
 import type { UserCache } from './user-cache.ts';
@@ -8,11 +10,6 @@ import type { AuthenticatedUser } from './user.ts';
 import type { UserRow } from './table.ts';
 
 export const TOKEN_PREFIX = 'cvt_';
-
-/** A request the caller can fix (bad username, short password, unknown user): the CLI prints it as is. */
-export class AccountError extends Error {
-  override name = 'AccountError';
-}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -27,7 +24,12 @@ export async function createUser(db: Db, input: { username: string; password: st
     throw new AccountError('username must be 1..150 characters of letters, digits and @.+-_');
   }
   if (input.password.length < 8) throw new AccountError('password must be at least 8 characters');
-  return repo.insertUser(db, { username: input.username, passwordHash: await hashPassword(input.password), isStaff: input.isStaff ?? false });
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await repo.insertUser(db, { username: input.username, passwordHash, isStaff: input.isStaff ?? false });
+  } catch (err) {
+    throw uniqueViolation(err) ? new UsernameTaken() : err;
+  }
 }
 
 /** Create an API token for a user; the returned token is the only copy (only its hash is stored). */

@@ -10,8 +10,6 @@
  */
 import type { AuthenticatedUser } from './user.ts';
 
-/** Default TTL of both caches; `TOKEN_CACHE_MS` and `SESSION_CACHE_MS` override it (0 disables). */
-export const DEFAULT_AUTH_CACHE_MS = 2_000;
 const MAX_ENTRIES = 10_000;
 
 export interface CachedUser {

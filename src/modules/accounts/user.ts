@@ -14,7 +14,7 @@ export const User = Type.Object(
 );
 export type User = Static<typeof User>;
 
-/** Who is making the request: a user, or the seed's AnonymousUser (null). */
+/** Who is making the request: a user, or null for an anonymous visitor. */
 export interface AuthenticatedUser {
   readonly id: number;
   readonly username: string;

@@ -5,9 +5,15 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, errorResponses } from '../../app/errors.ts';
+import { errorResponses } from '../../http/errors.ts';
+import { userSecurity as security } from '../../http/openapi.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
+import type { TaskMonitor } from '../../tasks/monitor.ts';
+import type { TaskRecord } from '../../tasks/types.ts';
 import { requireStaff } from '../accounts/guards.ts';
+import { TaskNotFound } from '../tasks/errors.ts';
 import { assertListCursor } from '../tasks/service.ts';
+import { WorkflowNotFound } from '../workflows/errors.ts';
 import { createLiveHub } from './events.ts';
 import { toMinuteJson, toMonitorQueue, toMonitorTask, toMonitorWorker, toMonitorWorkflow } from './mapper.ts';
 import {
@@ -20,18 +26,20 @@ import {
   TaskList,
   TaskListQuery,
 } from './schemas.ts';
-import type { TaskMonitor } from './source.ts';
-import { errorSummary } from '../../lib/log-errors.ts';
 
 export interface DashboardApiOptions {
   readonly monitor: TaskMonitor;
-  readonly bullBoard: boolean;
 }
 
 const tags = ['dashboard'];
-const security: { [scheme: string]: string[] }[] = [{ session: [] }, { bearer: [] }];
 
-export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor, bullBoard }) => {
+/** The task, or TaskNotFound (404). */
+function found(task: TaskRecord | undefined): TaskRecord {
+  if (!task) throw new TaskNotFound();
+  return task;
+}
+
+export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = async (app, { monitor }) => {
   app.addHook('preHandler', requireStaff);
 
   const hub = createLiveHub(monitor, (err) => app.log.warn({ err: errorSummary(err) }, 'dashboard: task engine unavailable'));
@@ -49,7 +57,6 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
         workers: workers.map((w) => toMonitorWorker(w, now)),
         unserved_queues: [...unserved],
         user: { username: request.user!.username },
-        bull_board: bullBoard,
       };
     },
   });
@@ -89,17 +96,13 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     },
   });
 
-  const findTask = async (id: string) => {
-    const task = await monitor.getTask(id);
-    if (!task) throw new AppError('not_found', `No task ${id}`);
-    return task;
-  };
+  const findTask = async (id: string) => found(await monitor.getTask(id));
 
   app.get('/workflows/:id', {
     schema: { tags, security, summary: 'A workflow as a graph: each task, its state and what it waits for', params: TaskIdParams, response: { 200: MonitorWorkflow, ...errorResponses(401, 403, 404) } },
     handler: async (request) => {
       const w = await monitor.getWorkflow(request.params.id);
-      if (!w) throw new AppError('not_found', `No workflow ${request.params.id}`);
+      if (!w) throw new WorkflowNotFound();
       return toMonitorWorkflow(w);
     },
   });
@@ -114,7 +117,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     handler: async (request) => {
       const { id } = request.params;
       await findTask(id);
-      const task = await monitor.revoke(id);
+      const task = found(await monitor.revoke(id));
       request.log.info({ task_id: id, by: request.user!.id }, 'task revoked from the dashboard');
       return toMonitorTask(task);
     },
@@ -125,7 +128,7 @@ export const dashboardApi: FastifyPluginAsyncTypebox<DashboardApiOptions> = asyn
     handler: async (request) => {
       const { id } = request.params;
       await findTask(id);
-      const task = await monitor.retry(id);
+      const task = found(await monitor.retry(id));
       request.log.info({ task_id: id, by: request.user!.id }, 'task retried from the dashboard');
       return toMonitorTask(task);
     },

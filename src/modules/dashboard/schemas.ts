@@ -102,7 +102,6 @@ export const Overview = Type.Object({
   workers: Type.Array(MonitorWorker),
   unserved_queues: Type.Array(Type.String(), { description: 'Queues no online worker consumes: their tasks wait' }),
   user: Type.Object({ username: Type.String() }),
-  bull_board: Type.Boolean({ description: 'Queue administration is mounted at /dashboard/queues' }),
 });
 
 export const TaskListQuery = Type.Object(

@@ -1,5 +1,5 @@
 /**
- * The seed's Celery `fetch_data(url)`: GET the URL with the SSRF-safe client and store
+ * The built-in task `fetch_data(url)`: GET the URL with the SSRF-safe client and store
  * its JSON body as the result. A refused address, a non-JSON or oversized body will not
  * get better by retrying, so those end FAILURE at once; network trouble, timeouts and 5xx
  * are retried with backoff.

@@ -9,7 +9,7 @@ import { bulkRoutes } from './routes-bulk.ts';
 import { crudRoutes } from './routes-crud.ts';
 import { queryRoutes } from './routes-queries.ts';
 import { streamRoutes } from './routes-stream.ts';
-import { createItemStore } from './service.ts';
+import { createItemRepository } from './repository/index.ts';
 
 export interface ItemsRoutesOptions {
   database: Database;
@@ -18,9 +18,9 @@ export interface ItemsRoutesOptions {
 }
 
 export const itemsRoutes: FastifyPluginAsyncTypebox<ItemsRoutesOptions> = async (app, opts) => {
-  const store = createItemStore(opts.database);
-  await app.register(queryRoutes, { store });
-  await app.register(bulkRoutes, { store, bodyLimit: opts.bulkBodyLimit ?? 16 * 1024 * 1024 });
-  await app.register(streamRoutes, { database: opts.database });
-  await app.register(crudRoutes, { store });
+  const repo = createItemRepository(opts.database);
+  await app.register(queryRoutes, { repo });
+  await app.register(bulkRoutes, { repo, bodyLimit: opts.bulkBodyLimit ?? 16 * 1024 * 1024 });
+  await app.register(streamRoutes, { repo });
+  await app.register(crudRoutes, { repo });
 };

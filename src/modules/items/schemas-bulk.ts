@@ -1,4 +1,4 @@
-/** Shapes of the bulk endpoints (abulk_create, abulk_update). */
+/** Shapes of the bulk endpoints (create many, update many). */
 import { Type, type Static } from 'typebox';
 import { CreateItem, Description, ItemStatus, Score } from './schemas.ts';
 
@@ -25,7 +25,7 @@ export const BulkUpdate = Type.Object(
     append_description: Type.Optional(
       Type.String({
         maxLength: 10_000,
-        description: 'Appended to each description in SQL (the seed\'s F(\'description\') + \' updated\'); after `set.description` when both are given',
+        description: 'Appended to each description in SQL (`description = description || $append`); after `set.description` when both are given',
       }),
     ),
   },

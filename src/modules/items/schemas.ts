@@ -1,26 +1,23 @@
 /** Item shapes: each is the TypeScript type, the request validation and the OpenAPI entry at once. */
 import { Type, type Static } from 'typebox';
+import { itemStatusSchema } from './status.ts';
 
-const statusLiterals = () => Type.Union([Type.Literal('active'), Type.Literal('inactive')]);
-export const ItemStatus = statusLiterals();
+export const ItemStatus = itemStatusSchema();
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
 export const Description = Type.String({ maxLength: 10_000 });
 export const Score = Type.Number();
-
-/** Every write needs a user: an API token or a session cookie. */
-export const writeSecurity: { [scheme: string]: string[] }[] = [{ bearer: [] }, { session: [] }];
 
 export const Item = Type.Object(
   {
     id: Type.Integer(),
     name: Type.String(),
     description: Type.String(),
-    status: statusLiterals(),
+    status: itemStatusSchema(),
     score: Type.Number(),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },
-  { description: 'An item (the seed\'s MyModel)' },
+  { description: 'An item: a unique name, a description, a status and a score' },
 );
 export type Item = Static<typeof Item>;
 

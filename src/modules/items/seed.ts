@@ -1,8 +1,6 @@
 /** Generated items for `conveyor seed`: unique names per run, random status, score and description. */
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../../db/client.ts';
-import { insertMany } from './repository-bulk.ts';
-import type { NewItem } from './statements.ts';
+import type { ItemRepository, NewItem } from './repository/index.ts';
 
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
 
@@ -36,14 +34,14 @@ function randomItem(runId: string, n: number): NewItem {
  * Insert `count` items, one multi-row INSERT per batch (each batch commits on its own, so
  * an interrupted run keeps what it inserted). Returns the run id and how many were inserted.
  */
-export async function seedItems(db: Db, opts: SeedOptions): Promise<{ runId: string; inserted: number }> {
+export async function seedItems(repo: ItemRepository, opts: SeedOptions): Promise<{ runId: string; inserted: number }> {
   const runId = opts.runId ?? newRunId();
   let inserted = 0;
   while (inserted < opts.count) {
     const size = Math.min(opts.batchSize, opts.count - inserted);
     const batch = new Array<NewItem>(size);
     for (let i = 0; i < size; i++) batch[i] = randomItem(runId, inserted + i + 1);
-    inserted += (await insertMany(db, batch)).length;
+    inserted += (await repo.insertMany(batch)).length;
     opts.onProgress?.(inserted);
   }
   return { runId, inserted };

@@ -1,135 +1,97 @@
-/** Item logic: turns repository results and database errors into API outcomes. */
-import { AppError } from '../../app/errors.ts';
-import type { Database, Db } from '../../db/client.ts';
-import { fromTextRow, toItem, withDefaults } from './mapper.ts';
-import * as repo from './repository.ts';
+/** Item logic: the contract's defaults, races and lookups, over the items repository. */
+import { InvalidItemInput, ItemContended, ItemNotFound } from './errors.ts';
+import type { ItemRepository, NewItem } from './repository/index.ts';
 import type {
   Aggregate, CreateItem, ExistsQuery, FirstLast, GetOrCreate, Item, ItemOutcome, ItemPage, ListQuery, UpdateItem, UpdateOrCreate,
 } from './schemas.ts';
-import { prepareHotStatements, type HotStatements } from './statements.ts';
-import type { ItemStatus } from './table.ts';
+import type { ItemStatus } from './status.ts';
+import { itemDefaults } from './table.ts';
 
-/** What the item operations run against: the pool's handle and its prepared hot statements. */
-export interface ItemStore {
-  readonly db: Db;
-  readonly hot: HotStatements;
+/** A request's fields with the contract's defaults filled in (prepared and bulk inserts send every column). */
+export function withDefaults(name: string, fields: { description?: string | undefined; status?: ItemStatus | undefined; score?: number | undefined }): NewItem {
+  return {
+    name,
+    description: fields.description ?? itemDefaults.description,
+    status: fields.status ?? itemDefaults.status,
+    score: fields.score ?? itemDefaults.score,
+  };
 }
 
-export function createItemStore(database: Database): ItemStore {
-  return { db: database.db, hot: prepareHotStatements(database) };
+export async function getItem(repo: ItemRepository, id: number): Promise<Item> {
+  const item = await repo.get(id);
+  if (!item) throw new ItemNotFound(id);
+  return item;
 }
 
-const pgCode = (err: unknown): string | undefined =>
-  (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-
-/** A unique-name violation becomes 409 `conflict`; anything else propagates. */
-export function rethrowConflict(err: unknown, name?: string): never {
-  if (pgCode(err) === '23505') throw new AppError('conflict', name ? `An item named ${JSON.stringify(name)} already exists` : 'An item with that name already exists');
-  throw err;
-}
-
-/** Also maps a check violation (e.g. an appended description over 10,000 characters) to 400. */
-export function rethrowDbError(err: unknown, name?: string): never {
-  if (pgCode(err) === '23514') {
-    throw new AppError('invalid_request', 'The change would break a constraint (description is at most 10,000 characters)', {
-      details: [{ field: 'description', message: 'must NOT have more than 10000 characters' }],
-    });
-  }
-  rethrowConflict(err, name);
-}
-
-export async function getItem(s: ItemStore, id: number): Promise<Item> {
-  const row = await s.hot.findById(id);
-  if (!row) throw new AppError('not_found', `No item ${id}`);
-  return fromTextRow(row);
-}
-
-export async function listItems(s: ItemStore, q: ListQuery): Promise<ItemPage> {
+export async function listItems(repo: ItemRepository, q: ListQuery): Promise<ItemPage> {
   // One row more than asked tells whether another page exists without a count.
-  const rows = await s.hot.list({ status: q.status, after: q.after, limit: q.limit + 1 });
-  const more = rows.length > q.limit;
-  if (more) rows.length = q.limit;
-  const data = rows.map(fromTextRow);
+  const data = await repo.list({ status: q.status, after: q.after, limit: q.limit + 1 });
+  const more = data.length > q.limit;
+  if (more) data.length = q.limit;
   return { data, next: more ? data[data.length - 1]!.id : null };
 }
 
-export async function createItem(s: ItemStore, input: CreateItem): Promise<Item> {
-  try {
-    return fromTextRow(await s.hot.insert(withDefaults(input.name, input)));
-  } catch (err) {
-    rethrowConflict(err, input.name);
-  }
+export function createItem(repo: ItemRepository, input: CreateItem): Promise<Item> {
+  return repo.insert(withDefaults(input.name, input));
 }
 
-export async function updateItem(s: ItemStore, id: number, patch: UpdateItem): Promise<Item> {
-  let row;
-  try {
-    row = await repo.updateById(s.db, id, patch);
-  } catch (err) {
-    rethrowConflict(err, patch.name);
-  }
-  if (!row) throw new AppError('not_found', `No item ${id}`);
-  return toItem(row);
+export async function updateItem(repo: ItemRepository, id: number, patch: UpdateItem): Promise<Item> {
+  const item = await repo.update(id, patch);
+  if (!item) throw new ItemNotFound(id);
+  return item;
 }
 
-export async function deleteItem(s: ItemStore, id: number): Promise<void> {
-  if (!(await repo.deleteById(s.db, id))) throw new AppError('not_found', `No item ${id}`);
+export async function deleteItem(repo: ItemRepository, id: number): Promise<void> {
+  if (!(await repo.delete(id))) throw new ItemNotFound(id);
 }
 
-export async function firstAndLast(s: ItemStore): Promise<FirstLast> {
-  const [first, last] = await Promise.all([repo.first(s.db), repo.last(s.db)]);
-  return { first: first ? toItem(first) : null, last: last ? toItem(last) : null };
+export async function firstAndLast(repo: ItemRepository): Promise<FirstLast> {
+  const [first, last] = await Promise.all([repo.first(), repo.last()]);
+  return { first: first ?? null, last: last ?? null };
 }
 
-export async function itemExists(s: ItemStore, q: ExistsQuery): Promise<{ exists: boolean }> {
-  return { exists: await repo.exists(s.db, q) };
+export async function itemExists(repo: ItemRepository, q: ExistsQuery): Promise<{ exists: boolean }> {
+  return { exists: await repo.exists(q) };
 }
 
-export async function countItems(s: ItemStore, status: ItemStatus | undefined): Promise<{ count: number }> {
-  return { count: await s.hot.count(status) };
+export async function countItems(repo: ItemRepository, status: ItemStatus | undefined): Promise<{ count: number }> {
+  return { count: await repo.count(status) };
 }
 
-export function aggregateScores(s: ItemStore, status: ItemStatus | undefined): Promise<Aggregate> {
-  return repo.aggregateScore(s.db, status);
+export function aggregateScores(repo: ItemRepository, status: ItemStatus | undefined): Promise<Aggregate> {
+  return repo.aggregateScore(status);
 }
 
 /**
- * aget_or_create without a race: the INSERT … ON CONFLICT DO NOTHING decides who creates;
+ * Get or create without a race: the INSERT … ON CONFLICT DO NOTHING decides who creates;
  * the losers read the winner's row. A row deleted between the two statements is retried.
  */
-export async function getOrCreate(s: ItemStore, input: GetOrCreate): Promise<ItemOutcome> {
+export async function getOrCreate(repo: ItemRepository, input: GetOrCreate): Promise<ItemOutcome> {
   const values = withDefaults(input.name, input.defaults ?? {});
   for (let attempt = 0; attempt < 3; attempt++) {
-    const created = await repo.insertIfAbsent(s.db, values);
-    if (created) return { item: toItem(created), created: true };
-    const found = await repo.findByName(s.db, input.name);
-    if (found) return { item: toItem(found), created: false };
+    const created = await repo.insertIfAbsent(values);
+    if (created) return { item: created, created: true };
+    const found = await repo.findByName(input.name);
+    if (found) return { item: found, created: false };
   }
-  throw new AppError('conflict', `The item named ${JSON.stringify(input.name)} kept changing; retry`);
+  throw new ItemContended(input.name);
 }
 
 /**
- * aupdate_or_create. By name: one upsert statement. By id: the defaults are applied to that
+ * Update or create. By name: one upsert statement. By id: the defaults are applied to that
  * item (its name is left alone); when there is none, a new item is created from `name` and
  * the defaults, with a fresh id — ids are the database's to hand out.
  */
-export async function updateOrCreate(s: ItemStore, input: UpdateOrCreate): Promise<ItemOutcome> {
+export async function updateOrCreate(repo: ItemRepository, input: UpdateOrCreate): Promise<ItemOutcome> {
   const { id, name, defaults } = input;
   if (id === undefined) {
-    if (name === undefined) {
-      throw new AppError('invalid_request', 'Give an id or a name to look the item up by', { details: [{ field: 'body.name', message: 'is required when id is absent' }] });
-    }
-    const { row, created } = await repo.upsertByName(s.db, name, defaults);
-    return { item: toItem(row), created };
+    if (name === undefined) throw new InvalidItemInput('Give an id or a name to look the item up by', [{ field: 'name', message: 'is required when id is absent' }]);
+    return repo.upsertByName(name, defaults);
   }
-  const updated = await repo.updateById(s.db, id, defaults);
-  if (updated) return { item: toItem(updated), created: false };
+  const updated = await repo.update(id, defaults);
+  if (updated) return { item: updated, created: false };
   if (name === undefined) {
-    throw new AppError('invalid_request', `No item ${id}, and no name to create one with`, { details: [{ field: 'body.name', message: 'is required to create an item when no item has this id' }] });
+    throw new InvalidItemInput(`No item ${id}, and no name to create one with`, [{ field: 'name', message: 'is required to create an item when no item has this id' }]);
   }
-  try {
-    return { item: fromTextRow(await s.hot.insert(withDefaults(name, defaults))), created: true };
-  } catch (err) {
-    rethrowConflict(err, name);
-  }
+  return { item: await repo.insert(withDefaults(name, defaults)), created: true };
 }

@@ -1,14 +1,13 @@
 /**
- * `aiterator`: every matching item as NDJSON, with back-pressure, in flat memory.
+ * The item export: every matching item as NDJSON, with back-pressure, in flat memory.
  * One server-side cursor (pg-cursor's portal) on a dedicated pool client, in every mode
  * (docs/decisions/0002-streaming.md).
  * The first batch is read before the response starts, so a failing query still answers
  * with a proper error status.
  */
 import { Readable } from 'node:stream';
-import type { Database } from '../../db/client.ts';
-import { cursorSource, type ChunkSource } from './stream-sources.ts';
-import type { ItemStatus } from './table.ts';
+import type { ChunkSource, ItemRepository } from './repository/index.ts';
+import type { ItemStatus } from './status.ts';
 
 /**
  * A Readable over a ChunkSource. `_read` runs only when the consumer wants more (that is
@@ -38,6 +37,6 @@ class ChunkStream extends Readable {
   }
 }
 
-export async function openItemStream(database: Database, status: ItemStatus | undefined): Promise<Readable> {
-  return new ChunkStream(await cursorSource(database, status));
+export async function openItemStream(repo: ItemRepository, status: ItemStatus | undefined): Promise<Readable> {
+  return new ChunkStream(await repo.openStream(status));
 }

@@ -6,12 +6,17 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { AppError, errorResponses } from '../../app/errors.ts';
-import type { TaskMonitor } from '../dashboard/source.ts';
+import { errorResponses } from '../../http/errors.ts';
+import { errorSummary } from '../../lib/log-errors.ts';
+import type { TaskMonitor } from '../../tasks/monitor.ts';
 import { clusterMetricsSource, inCluster } from './cluster.ts';
 import { registerHttpMetrics } from './http.ts';
 import { registerTaskMetrics } from './tasks.ts';
-import { errorSummary } from '../../lib/log-errors.ts';
+
+/** Under `serve --workers N`, the cluster primary could not gather every process's metrics (503). */
+export class MetricsUnavailable extends Error {
+  override name = 'MetricsUnavailable';
+}
 
 export interface MetricsOptions {
   /** The task engine's monitor API; without it only HTTP and process metrics are exported. */
@@ -44,7 +49,7 @@ export function registerMetrics(app: FastifyInstance, opts: MetricsOptions = {})
         body = await (clusterMetrics ?? (() => registry.metrics()))();
       } catch (err) {
         // A scrape that covers one process of N would look right and be wrong: fail it instead.
-        throw new AppError('unavailable', 'The cluster\'s metrics could not be gathered right now', { cause: err });
+        throw new MetricsUnavailable('The cluster\'s metrics could not be gathered right now', { cause: err });
       }
       return reply.type(registry.contentType).send(body);
     },

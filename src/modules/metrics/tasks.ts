@@ -8,9 +8,9 @@
  * with `max` (or `min` for engine_up), not summed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TaskMonitor } from '../../tasks/monitor.ts';
 import type { CounterTotal } from '../../tasks/store.ts';
-import type { WorkerInfo } from '../../tasks/types.ts';
-import type { QueueCounts, TaskMonitor } from '../dashboard/source.ts';
+import type { QueueCounts, WorkerInfo } from '../../tasks/types.ts';
 
 const COLLECT_TIMEOUT_MS = 2_000;
 const QUEUE_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;

@@ -1,25 +1,20 @@
-/** Task HTTP routes (the seed's `fetch_data.delay()` and `AsyncResult`): thin handlers over the service. */
+/** Task HTTP routes (queue a task, follow it, revoke it): thin handlers over the service. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errorResponses } from '../../app/errors.ts';
+import { errorResponses } from '../../http/errors.ts';
 import type { TaskClient } from '../../tasks/index.ts';
-import { requireUser } from '../accounts/guards.ts';
 import { Accepted, Deduplicated, EnqueueBody, ListQuery, Task, TaskIdParams, TaskList } from './schemas.ts';
 import * as service from './service.ts';
 import { currentTraceId } from '../../lib/trace-context.ts';
 import { streamTaskEvents, type SseOptions } from './sse.ts';
 
 export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: SseOptions }> = async (app, { tasks, sse }) => {
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
-
   // The contract's path is /api/tasks exactly; 'no-slash' also keeps OpenAPI from listing it as /api/tasks/.
   app.post('/', {
     prefixTrailingSlash: 'no-slash',
-    preHandler: requireUser,
     schema: {
       tags: ['tasks'],
-      summary: 'Queue a task (delay)',
-      security,
+      summary: 'Queue a task',
       body: EnqueueBody,
       response: { 202: Accepted, 200: Deduplicated, ...errorResponses(400, 401, 413, 415, 429, 503) },
     },
@@ -37,16 +32,14 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
   });
 
   app.get('/:id', {
-    schema: { tags: ['tasks'], summary: 'A task\'s state and result (AsyncResult)', params: TaskIdParams, response: { 200: Task, ...errorResponses(404) } },
+    schema: { tags: ['tasks'], summary: 'A task\'s state and result', params: TaskIdParams, response: { 200: Task, ...errorResponses(404) } },
     handler: async (request) => service.toTask(await service.getTask(tasks, request.params.id, request.user)),
   });
 
   app.delete('/:id', {
-    preHandler: requireUser,
     schema: {
       tags: ['tasks'],
       summary: 'Revoke a task that has not finished',
-      security,
       params: TaskIdParams,
       response: { 200: Task, ...errorResponses(401, 404, 409) },
     },
@@ -70,9 +63,9 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient; sse?: Ss
     },
     handler: async (request, reply) => {
       const first = await service.getTask(tasks, request.params.id, request.user);
-      const end = streamTaskEvents(reply, tasks, first, sse);
-      open.add(end);
-      reply.raw.on('close', () => open.delete(end));
+      const stream = streamTaskEvents(reply, tasks, first, sse);
+      open.add(stream.end);
+      stream.onClose(() => open.delete(stream.end));
       return reply;
     },
   });

@@ -53,7 +53,7 @@ export const Task = Type.Object(
     request_id: Type.Optional(Type.String({ description: 'The x-request-id of the HTTP request that enqueued it' })),
     workflow_id: Type.Optional(Type.String({ format: 'uuid', description: 'The workflow it belongs to' })),
   },
-  { description: 'A task (Celery\'s AsyncResult)' },
+  { description: 'A task: its state, result or error, retries and times' },
 );
 export type Task = Static<typeof Task>;
 

@@ -1,10 +1,10 @@
 /**
  * `GET /api/tasks/{id}/events`: server-sent events, one `state` event per state change —
- * the current state first, the stream closed after a final state. Broker events nudge a
- * re-read; a slow poll covers any nudge that is missed; comments keep proxies from
- * timing the stream out.
+ * the current state first, the stream closed after a final state. Committed changes
+ * (LISTEN/NOTIFY) nudge a re-read; a slow poll covers any nudge that is missed.
  */
 import type { FastifyReply } from 'fastify';
+import { openEventStream } from '../../http/sse.ts';
 import { finishedStates, type TaskClient, type TaskRecord } from '../../tasks/index.ts';
 import { toTask } from './service.ts';
 
@@ -15,20 +15,11 @@ export interface SseOptions {
   readonly pollMs?: number;
 }
 
-/** Starts the stream; returns a function that ends it (the server calls it when shutting down). */
-export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: TaskRecord, opts: SseOptions = {}): () => void {
-  const res = reply.raw;
-  reply.hijack();
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': String(reply.request.id),
-  });
+/** Starts the stream; `end` ends it (the server calls it when shutting down). */
+export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: TaskRecord, opts: SseOptions = {}): { end(): void; onClose(listener: () => void): void } {
+  const stream = openEventStream(reply, opts.heartbeatMs === undefined ? {} : { keepaliveMs: opts.heartbeatMs });
   let last = '';
   let seq = 0;
-  let closed = false;
   let reading = false;
   let again = false;
 
@@ -36,11 +27,11 @@ export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: 
     const key = `${t.state}:${t.retries}`;
     if (key === last) return;
     last = key;
-    res.write(`id: ${++seq}\nevent: state\ndata: ${JSON.stringify(toTask(t))}\n\n`);
-    if (finishedStates.has(t.state)) close();
+    stream.send('state', toTask(t), ++seq);
+    if (finishedStates.has(t.state)) stream.close();
   };
   const refresh = async () => {
-    if (closed) return;
+    if (stream.closed) return;
     if (reading) {
       again = true;
       return;
@@ -51,14 +42,14 @@ export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: 
         again = false;
         const t = await tasks.getTask(first.id);
         if (!t) {
-          res.write(`event: gone\ndata: {}\n\n`);
-          close();
+          stream.send('gone', {});
+          stream.close();
           return;
         }
         send(t);
-      } while (again && !closed);
+      } while (again && !stream.closed);
     } catch {
-      // The broker hiccuped; the next nudge or poll tries again.
+      // The database hiccuped; the next nudge or poll tries again.
     } finally {
       reading = false;
     }
@@ -66,18 +57,12 @@ export function streamTaskEvents(reply: FastifyReply, tasks: TaskClient, first: 
 
   const unwatch = tasks.watch(first.id, () => void refresh());
   const poll = setInterval(() => void refresh(), opts.pollMs ?? 1_000);
-  const beat = setInterval(() => res.write(`: keep-alive\n\n`), opts.heartbeatMs ?? 15_000);
-  function close() {
-    if (closed) return;
-    closed = true;
+  stream.onClose(() => {
     unwatch();
     clearInterval(poll);
-    clearInterval(beat);
-    res.end();
-  }
-  res.on('close', close);
+  });
   send(first);
   // A change between the first read and the watch would otherwise wait for the poll.
   void refresh();
-  return close;
+  return { end: () => stream.close(), onClose: (listener) => stream.onClose(listener) };
 }

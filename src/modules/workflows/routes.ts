@@ -1,21 +1,16 @@
-/** Workflow HTTP routes (Celery's canvas: chain, group, chord): thin handlers over the service. */
+/** Workflow HTTP routes (chain, group, chord): thin handlers over the service. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../app/errors.ts';
+import { errorResponses } from '../../http/errors.ts';
 import type { TaskClient } from '../../tasks/index.ts';
-import { requireUser } from '../accounts/guards.ts';
 import { CanvasNode, Workflow, WorkflowAccepted, WorkflowIdParams } from './schemas.ts';
 import * as service from './service.ts';
 
 export const workflowRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient }> = async (app, { tasks }) => {
-  const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
-
   app.post('/', {
     prefixTrailingSlash: 'no-slash',
-    preHandler: requireUser,
     schema: {
       tags: ['workflows'],
       summary: 'Start a workflow: a chain, group or chord of tasks',
-      security,
       body: CanvasNode,
       response: { 202: WorkflowAccepted, ...errorResponses(400, 401, 413, 415, 503) },
     },
@@ -31,11 +26,9 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskClient }> = 
   });
 
   app.delete('/:id', {
-    preHandler: requireUser,
     schema: {
       tags: ['workflows'],
       summary: 'Revoke every unfinished task of a workflow',
-      security,
       params: WorkflowIdParams,
       response: { 200: Workflow, ...errorResponses(401, 404, 409) },
     },

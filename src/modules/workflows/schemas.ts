@@ -1,4 +1,4 @@
-/** Workflow API shapes (Celery's canvas over HTTP): the type, the validation and the OpenAPI entry at once. */
+/** Workflow API shapes (chains, groups and chords over HTTP): the type, the validation and the OpenAPI entry at once. */
 import { Type, type Static } from 'typebox';
 import { TaskStateSchema } from '../../tasks/types.ts';
 import { TaskOptions } from '../tasks/schemas.ts';
@@ -52,7 +52,7 @@ export const Workflow = Type.Object(
     canvas: Type.Unknown({ description: 'The submitted shape, every signature with its task_id and state' }),
     result: Type.Optional(Type.Unknown({ description: 'On SUCCESS: the last step\'s result, or a group\'s array' })),
   },
-  { description: 'A workflow (Celery\'s canvas); its state is its tasks\'' },
+  { description: 'A workflow: a chain, group or chord of tasks; its state is its tasks\'' },
 );
 export type Workflow = Static<typeof Workflow>;
 

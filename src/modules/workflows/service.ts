@@ -1,7 +1,7 @@
-/** Workflow API logic: HTTP canvases to the engine's and back, visibility, engine errors as AppErrors. */
-import { AppError } from '../../app/errors.ts';
-import { InvalidCanvasError, MAX_WORKFLOW_TASKS, type CanvasNode, type SignatureOptions, type TaskClient, type WorkflowRecord } from '../../tasks/index.ts';
+/** Workflow API logic: HTTP canvases to the engine's and back, visibility. The engine's InvalidCanvasError goes on to the HTTP error table. */
+import { MAX_WORKFLOW_TASKS, TaskFinishedError, type CanvasNode, type SignatureOptions, type TaskClient, type WorkflowRecord } from '../../tasks/index.ts';
 import type { AuthenticatedUser } from '../accounts/user.ts';
+import { WorkflowFinished, WorkflowNotFound } from './errors.ts';
 import type { Workflow } from './schemas.ts';
 
 type HttpOptions = { delay_ms?: number; retries?: number; timeout_ms?: number; priority?: number };
@@ -59,17 +59,12 @@ export function toWorkflow(w: WorkflowRecord): Workflow {
 
 /** Like a task: visible to its creator and to staff; to anyone else it does not exist. */
 function visible(w: WorkflowRecord | undefined, user: AuthenticatedUser | null | undefined): WorkflowRecord {
-  if (!w || (w.createdBy != null && !user?.isStaff && user?.id !== w.createdBy)) throw new AppError('not_found', 'No such workflow');
+  if (!w || (w.createdBy != null && !user?.isStaff && user?.id !== w.createdBy)) throw new WorkflowNotFound();
   return w;
 }
 
-export async function create(tasks: TaskClient, body: unknown, user: AuthenticatedUser, requestId: string) {
-  try {
-    return await tasks.workflow(toCanvas(body), { createdBy: user.id, requestId, maxTasks: MAX_WORKFLOW_TASKS });
-  } catch (err) {
-    if (err instanceof InvalidCanvasError) throw new AppError('invalid_request', `Invalid workflow: ${err.message}`, { details: err.issues.map((i) => ({ field: `body.${i.field}`, message: i.message })) });
-    throw err;
-  }
+export function create(tasks: TaskClient, body: unknown, user: AuthenticatedUser, requestId: string) {
+  return tasks.workflow(toCanvas(body), { createdBy: user.id, requestId, maxTasks: MAX_WORKFLOW_TASKS });
 }
 
 export async function get(tasks: TaskClient, id: string, user: AuthenticatedUser | null | undefined): Promise<WorkflowRecord> {
@@ -81,7 +76,6 @@ export async function revoke(tasks: TaskClient, id: string, user: AuthenticatedU
   try {
     return visible(await tasks.revokeWorkflow(id), user);
   } catch (err) {
-    if (err instanceof Error && err.name === 'TaskFinishedError') throw new AppError('conflict', 'The workflow already finished');
-    throw err;
+    throw err instanceof TaskFinishedError ? new WorkflowFinished({ cause: err }) : err;
   }
 }

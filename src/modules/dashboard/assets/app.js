@@ -58,7 +58,6 @@ document.getElementById('logout').addEventListener('click', async () => {
 
 api.overview().then((o) => {
   document.getElementById('whoami').textContent = o.user.username;
-  document.getElementById('nav-queues').hidden = !o.bull_board;
 }).catch(() => {});
 
 live.connect();

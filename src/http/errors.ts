@@ -1,6 +1,8 @@
 /**
  * The error catalogue: every failure the API reports has a stable code, a status and a
- * default message. Throw `new AppError('not_found')` anywhere; the error handler renders it.
+ * default message. Services throw their own domain errors; the error handler's table
+ * (src/app/error-table.ts) turns each into an HttpError of this catalogue. Routes and
+ * hooks that decide an HTTP answer themselves may throw an HttpError directly.
  */
 import { Type, type Static } from 'typebox';
 
@@ -23,8 +25,8 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
-export class AppError extends Error {
-  override name = 'AppError';
+export class HttpError extends Error {
+  override name = 'HttpError';
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;

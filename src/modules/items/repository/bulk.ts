@@ -1,8 +1,7 @@
 /** Bulk item SQL: many rows in one statement, so each call is atomic on its own. */
 import { sql } from 'drizzle-orm';
-import type { Executor, ItemFields } from './repository.ts';
-import type { NewItem } from './statements.ts';
-import { items } from './table.ts';
+import { items } from '../table.ts';
+import type { Executor, ItemFields, NewItem } from './statements.ts';
 
 /**
  * Insert every row with one `INSERT … SELECT FROM unnest(…)`: four array parameters

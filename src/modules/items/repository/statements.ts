@@ -1,14 +1,22 @@
 /**
- * The hot reads and the single insert. Drizzle's builder writes their SQL once; pg runs it
- * directly and hands back every column as PostgreSQL's text (text-rows.ts). Per call that
- * skips Drizzle's prepared-query path (several async layers, a decoder per column, a Date
- * per timestamp): about 10 µs of CPU on a primary-key lookup, a tenth of the request.
- * The statements are named, so each connection parses and plans them once.
+ * How item statements run. Drizzle's builder writes the SQL; pg runs it directly and hands
+ * back every column as PostgreSQL's text (rows.ts). Per call that skips Drizzle's query path
+ * (several async layers, a decoder per column, a Date per timestamp): about 10 µs of CPU on a
+ * primary-key lookup, a tenth of the request. The hot reads and the single insert are named,
+ * so each connection parses and plans them once.
  */
 import { and, asc, count, eq, fillPlaceholders, gt, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
-import { items, type ItemStatus } from './table.ts';
-import { asText, textColumns, type TextRow } from './text-rows.ts';
+import type pg from 'pg';
+import type { Database, Db } from '../../../db/client.ts';
+import type { ItemStatus } from '../status.ts';
+import { items, type NewItemRow } from '../table.ts';
+import { asText, textColumns, type TextRow } from './rows.ts';
+
+/** A transaction handle: every builder function accepts one in place of the pool's Db. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Executor = Db | Tx;
+
+export type ItemFields = Pick<NewItemRow, 'description' | 'status' | 'score'>;
 
 export interface ListFilter {
   status?: ItemStatus | undefined;
@@ -32,7 +40,13 @@ export interface HotStatements {
   count(status?: ItemStatus): Promise<number>;
 }
 
-type Built = { toSQL(): { sql: string; params: unknown[] } };
+export type Built = { toSQL(): { sql: string; params: unknown[] } };
+
+/** Run a one-off statement (unnamed: its SQL varies with its input) with text rows. */
+export async function runText<R extends unknown[] = TextRow>(pool: pg.Pool, query: Built): Promise<R[]> {
+  const { sql: text, params } = query.toSQL();
+  return (await pool.query<R>({ text, values: params, rowMode: 'array', types: asText })).rows;
+}
 
 export function prepareHotStatements(database: Pick<Database, 'db' | 'pool'>): HotStatements {
   const { db, pool } = database;
