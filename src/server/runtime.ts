@@ -44,9 +44,10 @@ export async function buildRegistry(config: Config, extra: readonly string[] = [
  * - `serve`: one process with HTTP (and, unless turned off, a worker); owns an embedded folder;
  * - `serve-http`: an HTTP process of `serve --workers N`; a client of the primary's database;
  * - `serve-primary`: the primary of `serve --workers N`: the embedded database and the worker;
- * - `worker`: tasks only; `monitor`: the dashboard; `cli`: one short job on the database.
+ * - `worker`: tasks only; `monitor`: the dashboard; `cli`: one short job on the database;
+ * - `client`: a process of the user's own (`conveyor/client`): the task client and the database.
  */
-export type Role = 'serve' | 'serve-http' | 'serve-primary' | 'worker' | 'monitor' | 'cli';
+export type Role = 'serve' | 'serve-http' | 'serve-primary' | 'worker' | 'monitor' | 'cli' | 'client';
 
 interface Sizes {
   readonly db: number;
@@ -68,6 +69,8 @@ function sizes(role: Role, config: Config, opts: { httpProcesses?: number; queue
       return { db: Math.min(config.DB_POOL_SIZE, 5), broker: 5 };
     case 'cli':
       return { db: 2, broker: 2 };
+    case 'client':
+      return { db: Math.min(config.DB_POOL_SIZE, 10), broker: 4 };
   }
 }
 

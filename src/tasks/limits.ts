@@ -3,11 +3,13 @@
  * worker of every process sees the same ones, on every broker.
  *
  * - Rate: a generic cell rate algorithm. Per task name (and key), `task_rates.next_at` is the
- *   earliest the next start may take; a run reserves that slot and moves it on by
- *   `perMs / limit`, so starts are spaced evenly, and starts at its slot (on the database's
- *   clock). A run that misses its slot by more than a small tolerance gives it up and reserves
- *   again, so late runs cannot bunch up; an idle key builds no credit. Deliveries arriving
- *   together reserve their slots in one statement.
+ *   earliest the next start may take; a run reserves that slot and moves it on by the spacing
+ *   `(perMs + T) / limit`, and starts at its slot (on the database's clock) or up to `T` later
+ *   (`T` = `startTolerance`, at most 20 ms and 2% of `perMs`). So any `limit + 1` starts span at
+ *   least `perMs`: no window of `perMs` ever holds more than `limit`, while the rate stays within
+ *   2% of it. A run that comes back later than `T` (its worker was busy, the broker promoted it
+ *   late) gives its slot up and reserves again; an idle key builds no credit. Deliveries
+ *   arriving together reserve their slots in one statement.
  * - Concurrency: a lease per running task (`task_leases`), taken under a lock on the key while
  *   fewer than `limit` are live, renewed while the task runs and deleted when it ends; a
  *   crashed worker's leases lapse after `leaseMs`.
@@ -18,6 +20,12 @@
 import type pg from 'pg';
 import { batched, type Batched } from '../lib/batch.ts';
 import type { AnyTask } from './define.ts';
+
+/** What the spacing needs of a task's `rateLimit`. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly perMs: number;
+}
 
 export interface LimiterOptions {
   readonly pool: pg.Pool;
@@ -56,7 +64,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   /** The database's clock minus this process's, from the last reservation. */
   let offset = 0;
 
-  const reserver = (key: string, intervalMs: number) => {
+  const reserver = (key: string, spacingMs: number) => {
     let r = rates.get(key);
     if (!r) {
       r = batched<number, number>(async (items) => {
@@ -65,14 +73,14 @@ export function createLimiter(opts: LimiterOptions): Limiter {
         const { rows } = await fast.query<{ first: Date; now: Date }>({
           name: 'conveyor_rate_reserve',
           text: `INSERT INTO app.task_rates AS r (key, next_at) VALUES ($1, clock_timestamp() + make_interval(secs => $2::int * $3::float8 / 1000.0))
-           ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp() - make_interval(secs => $4::float8 / 1000.0)) + make_interval(secs => $2::int * $3::float8 / 1000.0)
+           ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp()) + make_interval(secs => $2::int * $3::float8 / 1000.0)
            RETURNING next_at - make_interval(secs => $2::int * $3::float8 / 1000.0) AS first, clock_timestamp() AS now`,
-          values: [key, n, intervalMs, tolerance(intervalMs)],
+          values: [key, n, spacingMs],
         });
         // The database's clock, seen from here: the middle of the round trip.
         offset = Math.round(rows[0]!.now.getTime() - (sent + Date.now()) / 2);
         const first = rows[0]!.first.getTime();
-        return items.map((_, i) => first + i * intervalMs);
+        return items.map((_, i) => first + i * spacingMs);
       }, { maxItems: 500 });
       rates.set(key, r);
     }
@@ -82,7 +90,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   return {
     reserveRate(task, payload) {
       const rate = task.options.rateLimit!;
-      return reserver(rateKey(task, payload), rate.perMs / rate.limit)(0);
+      return reserver(rateKey(task, payload), rateSpacing(rate))(0);
     },
     toLocal: (dbTime) => dbTime - offset,
     async acquire(task, payload, taskId) {
@@ -125,13 +133,11 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   };
 }
 
-/**
- * How late a start may be and still count from its due time (never more than five intervals):
- * over any window the average stays at the limit, and a window of `perMs` can hold at most a
- * few starts more than `limit` (one, for rates up to 50 a second).
- */
+/** How late a run may start after its slot: 20 ms, or 2% of `perMs` for shorter periods. */
 export const START_TOLERANCE_MS = 20;
-export const tolerance = (intervalMs: number) => Math.min(START_TOLERANCE_MS, 5 * intervalMs);
+export const startTolerance = (rate: RateLimit): number => Math.min(START_TOLERANCE_MS, rate.perMs / 50);
+/** The time between two reserved slots: `limit + 1` starts, each up to the tolerance late, still span `perMs`. */
+export const rateSpacing = (rate: RateLimit): number => (rate.perMs + startTolerance(rate)) / rate.limit;
 
 /** How long a task waiting for a concurrency slot waits before it tries again. */
 export const CONCURRENCY_RETRY_MS = 150;

@@ -25,7 +25,7 @@ import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
 import { requeueTask, taskIdOfJob } from './records.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONCURRENCY_RETRY_MS, createLimiter, tolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
+import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
 import { startRetention } from './retention.ts';
@@ -206,22 +206,28 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   /** Rate and concurrency limits across the deployment (limits.ts); resolves once this run may start. */
   const admit = async (task: AnyTask, job: TaskJob, token: string | undefined, taskId: string): Promise<void> => {
     if (task.options.rateLimit) {
-      // Each run has a slot (on the database's clock), spaced `perMs / limit` from the others:
-      // a near one is waited for here, a far one back in the broker; a run that misses its
-      // slot by more than the tolerance reserves a new one, so late runs cannot bunch up.
-      const rate = task.options.rateLimit;
-      const late = tolerance(rate.perMs / rate.limit);
-      let slot = job.data.slot ?? (await limiter.reserveRate(task, job.data.args));
+      // Each run has a slot (on the database's clock): a near one is waited for here, a far one
+      // back in the broker. A fresh slot is taken as it comes (it is never before the moment it
+      // was reserved); a run that reaches a slot it held more than the tolerance late reserves
+      // again, so late runs cannot bunch up (limits.ts says why that keeps the limit exact).
+      const late = startTolerance(task.options.rateLimit);
+      let slot = job.data.slot;
+      let fresh = false;
       for (;;) {
+        if (slot === undefined) {
+          slot = await limiter.reserveRate(task, job.data.args);
+          fresh = true;
+        }
         const ahead = limiter.toLocal(slot) - Date.now();
-        // Back from the broker early (its delayed jobs are promoted late on some backends), then held here.
+        // Back from the broker early (some backends promote delayed jobs late), then held here.
         if (ahead > HOLD_MS) await wait(job, token, taskId, limiter.toLocal(slot), waitingForRate(task, slot), { slot }, limiter.toLocal(slot) - HOLD_MS / 2);
         if (ahead > 0) {
           if (ahead > NOTE_AFTER_MS) note(job, taskId, limiter.toLocal(slot), waitingForRate(task, slot));
           await sleep(ahead);
+          fresh = false;
         }
-        if (Date.now() - limiter.toLocal(slot) <= late) break;
-        slot = await limiter.reserveRate(task, job.data.args);
+        if (fresh || Date.now() - limiter.toLocal(slot) <= late) break;
+        slot = undefined;
       }
     }
     if (task.options.concurrency && !(await limiter.acquire(task, job.data.args, taskId))) {

@@ -4,10 +4,11 @@
  * while other keys run, and a task over a limit waits (PENDING, saying why) instead of failing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { START_TOLERANCE_MS } from '../../src/tasks/limits.ts';
 import { broker, createTaskEnv, exited, spawnWorker, workerStarted, type TaskEnv } from './harness.ts';
 
 let env: TaskEnv;
+/** How much later than its start a handler may read the clock (the claim between them), on a loaded machine. */
+const CLAIM_JITTER_MS = 60;
 const workers: ReturnType<typeof spawnWorker>[] = [];
 beforeAll(async () => {
   env = await createTaskEnv({ env: { TASK_QUEUE_LIMIT: '100000' } });
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 describe(`limits across two worker processes on ${broker()}`, () => {
-  it('20 starts of a task limited to 5 a second span at least 3.6 s, each six in a row about a second apart', async () => {
+  it('20 starts of a task limited to 5 a second span at least 3.6 s, and no six fall within one second', async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => env.client.enqueue('t_paced', { i }).then((t) => t.id)));
     // While they wait, the table says why.
     await expect.poll(async () => (await Promise.all(ids.map((id) => env.client.getTask(id)))).some((t) => t?.state === 'PENDING' && /rate limit: 5 per 1000 ms/.test(t.waiting ?? '')), { timeout: 5_000 }).toBe(true);
@@ -34,9 +35,9 @@ describe(`limits across two worker processes on ${broker()}`, () => {
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(3_600);
     // Both processes took part: the limit is not per worker.
     expect(new Set(done.map((t) => t.id)).size).toBe(20);
-    // Any 5 consecutive gaps add up to a second, less the start tolerance (a run may begin that
-    // much after its slot) and the jitter of the claim between the start and the handler's clock.
-    for (let i = 5; i < starts.length; i++) expect(starts[i]! - starts[i - 5]!, `starts ${i - 5}..${i}`).toBeGreaterThanOrEqual(1_000 - START_TOLERANCE_MS - 80);
+    // Any 5 consecutive gaps add up to a second: six starts never fall in one second. The handler
+    // notes its time a claim after the start, so allow for that claim's jitter.
+    for (let i = 5; i < starts.length; i++) expect(starts[i]! - starts[i - 5]!, `starts ${i - 5}..${i}`).toBeGreaterThanOrEqual(1_000 - CLAIM_JITTER_MS);
     expect(done.every((t) => t.waiting === null)).toBe(true);
   }, 60_000);
 
