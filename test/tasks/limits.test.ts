@@ -7,8 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broker, createTaskEnv, exited, spawnWorker, workerStarted, type TaskEnv } from './harness.ts';
 
 let env: TaskEnv;
-/** How much later than its start a handler may read the clock (the claim between them), on a loaded machine. */
-const CLAIM_JITTER_MS = 60;
+/**
+ * How much later than its admission a handler may read the clock: the claim (a batched write
+ * to the database) lies between them, and on a loaded 2-core machine running the suite's other
+ * files the 60 ms allowed before was exceeded on every backend. A limit kept per worker instead of per deployment (the
+ * failure this guards against) would put six starts of two processes within about 500 ms.
+ */
+const CLAIM_JITTER_MS = 200;
 const workers: ReturnType<typeof spawnWorker>[] = [];
 beforeAll(async () => {
   env = await createTaskEnv({ env: { TASK_QUEUE_LIMIT: '100000' } });
