@@ -1,8 +1,8 @@
 /**
  * Server-sent events: the one place that writes an event stream's headers, frames and
  * keepalives (the task events of /api/tasks/{id}/events and the dashboard's live feed).
- * The reply is hijacked, so Fastify's serialisation and hooks no longer apply: the request
- * id is written here, and a client that stops reading is dropped instead of buffered forever.
+ * The reply is hijacked, so Fastify's serialisation and hooks no longer apply: the headers
+ * hooks set (security headers) and the request id are written here, and a client that stops reading is dropped instead of buffered forever.
  */
 import type { FastifyReply } from 'fastify';
 
@@ -35,8 +35,11 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
 export function openEventStream(reply: FastifyReply, opts: EventStreamOptions = {}): EventStream {
   const res = reply.raw;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  // Headers set by hooks before the hijack (the security headers) still go out.
+  const set = Object.entries(reply.getHeaders()).filter((e): e is [string, string | number | string[]] => e[1] !== undefined);
   reply.hijack();
   res.writeHead(200, {
+    ...Object.fromEntries(set),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',

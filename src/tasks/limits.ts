@@ -46,6 +46,8 @@ export interface Limiter {
   reserveRate(task: AnyTask, payload: unknown): Promise<number>;
   /** A time of the database's clock (a slot) on this process's clock. */
   toLocal(dbTime: number): number;
+  /** A time of this process's clock on the database's (the inverse of `toLocal`). */
+  toDb(localTime: number): number;
   /** Take a concurrency slot for `taskId`, or answer false when `limit` are running. */
   acquire(task: AnyTask, payload: unknown, taskId: string): Promise<boolean>;
   release(taskId: string): Promise<void>;
@@ -93,6 +95,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       return reserver(rateKey(task, payload), rateSpacing(rate))(0);
     },
     toLocal: (dbTime) => dbTime - offset,
+    toDb: (localTime) => localTime + offset,
     async acquire(task, payload, taskId) {
       const limit = task.options.concurrency!.limit;
       const key = concurrencyKey(task, payload);

@@ -120,14 +120,19 @@ export interface Claim {
   /** 1 on the first run. */
   readonly attempt: number;
   readonly workerId: string;
+  /**
+   * When a rate limit admitted the run, on the database's clock: its `started_at`, the instant
+   * the limit governs (the handler begins once this claim commits). Otherwise the claim's time.
+   */
+  readonly admittedAt?: Date;
 }
 
 const CLAIM = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, created_at, attempts, worker_id, started_at, dispatched)
-  SELECT id, name, queue, 'STARTED', args, created_by, request_id, trace_id, created_at, attempt, worker_id, greatest(now(), created_at), true
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[])
-    AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id)
+  SELECT id, name, queue, 'STARTED', args, created_by, request_id, trace_id, created_at, attempt, worker_id, greatest(coalesce(admitted_at, now()), created_at), true
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[], $11::timestamptz[])
+    AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id, admitted_at)
   ON CONFLICT (id) DO UPDATE SET state = 'STARTED', attempts = excluded.attempts, worker_id = excluded.worker_id,
-    started_at = greatest(now(), t.created_at), dispatched = true, error = NULL, traceback = NULL, waiting = NULL
+    started_at = greatest(excluded.started_at, t.created_at), dispatched = true, error = NULL, traceback = NULL, waiting = NULL
   WHERE t.state NOT IN (${FINISHED})`);
 
 /**
@@ -151,6 +156,7 @@ export async function claimTasks(pool: pg.Pool, all: readonly Claim[]): Promise<
     claims.map((c) => c.createdAt.toISOString()),
     claims.map((c) => c.attempt),
     claims.map((c) => c.workerId),
+    claims.map((c) => c.admittedAt?.toISOString() ?? null),
   ] });
   const won = new Set(rows.map((r) => r.id));
   return all.map((c) => won.delete(c.id));

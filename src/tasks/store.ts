@@ -29,10 +29,6 @@ export async function upsertHeartbeat(db: Db, hb: Heartbeat): Promise<void> {
   await db.insert(taskWorkers).values(row).onConflictDoUpdate({ target: taskWorkers.id, set: { ...row, id: undefined } });
 }
 
-export async function removeWorker(db: Db, id: string): Promise<void> {
-  await db.delete(taskWorkers).where(sql`${taskWorkers.id} = ${id}`);
-}
-
 /** Workers seen in the last hour, newest first; `online` from the heartbeat's age. */
 export async function listWorkers(db: Db): Promise<WorkerInfo[]> {
   const rows = await db

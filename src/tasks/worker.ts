@@ -252,14 +252,15 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       }
     }
     try {
-      return await processAdmitted(job, token, taskId, task, attempt);
+      const admittedAt = task?.options.rateLimit ? new Date(limiter.toDb(Date.now())) : undefined;
+      return await processAdmitted(job, token, taskId, task, attempt, admittedAt);
     } finally {
       if (task?.options.concurrency) await limiter.release(taskId).catch((err: unknown) => logger.warn({ err, task_id: taskId }, 'could not release a concurrency slot (it lapses)'));
     }
   };
 
-  const processAdmitted = async (job: TaskJob, token: string | undefined, taskId: string, task: AnyTask | undefined, attempt: number): Promise<unknown> => {
-    const claim = writer.claim({ ...jobTask(job, taskId), attempt, workerId: id });
+  const processAdmitted = async (job: TaskJob, token: string | undefined, taskId: string, task: AnyTask | undefined, attempt: number, admittedAt?: Date): Promise<unknown> => {
+    const claim = writer.claim({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}) });
     let claimed: boolean;
     try {
       claimed = await claim;

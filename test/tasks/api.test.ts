@@ -121,6 +121,9 @@ describe(`task API on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () => 
     const res = await fetch(`http://127.0.0.1:${port}/api/tasks/${task_id}/events`, { headers: user.headers });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    // The hijacked stream still carries the API's security headers.
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const text = await res.text(); // ends when the server closes the stream
     const states = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!).state as string);
     expect(states.at(-1)).toBe('SUCCESS');
