@@ -44,12 +44,10 @@ export async function createCeleryEnv(db: number, opts: { env?: Record<string, s
     throw new Error(`python3-celery is needed for these tests (${PYTHON}): ${(err as Error).message}`);
   });
   if (!probe.stdout.trim()) throw new Error('python3-celery did not answer');
-  let celery: ReturnType<typeof celeryTasks> | undefined;
   const base = await createTaskEnv({
     env: { CELERY_BROKER_URL: brokerUrl, CELERY_QUEUES: CELERY_QUEUE, CELERY_VISIBILITY_TIMEOUT: '3', ...opts.env },
-    extraTasks: [],
   });
-  celery = celeryTasks(base.queue);
+  const celery = celeryTasks(base.queue);
   for (const t of Object.values(celery)) base.registry.add(t as unknown as AnyTask);
   process.env.CELERY_TEST_RUNS = runsFile;
   const started: { stop(): Promise<void> }[] = [];
