@@ -99,7 +99,7 @@ export async function runCeleryBench(): Promise<void> {
 
   for (const [pool, concurrency] of [['prefork', 2], ['threads', 16]] as const) {
     await reset();
-    const py = await start(PYTHON, ['-m', 'celery', '-A', 'app', 'worker', '-Q', QUEUE, '-P', pool, '-c', String(concurrency), '-l', 'warning', '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `bench-${pool}@%h`, '--loglevel', 'info'], { CELERY_BENCH_BROKER: broker }, /ready\./, here);
+    const py = await start(PYTHON, ['-m', 'celery', '-A', 'app', 'worker', '-Q', QUEUE, '-P', pool, '-c', String(concurrency), '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `bench-${pool}@%h`, '--loglevel', 'info'], { CELERY_BENCH_BROKER: broker }, /ready\./, here);
     results[pool] = await drain(redis, items);
     rows.push([`Python Celery -P ${pool}`, String(concurrency), fmt(results[pool])]);
     await stop(py);

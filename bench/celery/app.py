@@ -9,7 +9,7 @@ import sys
 from celery import Celery
 
 app = Celery("proj", broker=os.environ.get("CELERY_BENCH_BROKER", "redis://127.0.0.1:6379/6"), backend=os.environ.get("CELERY_BENCH_BROKER", "redis://127.0.0.1:6379/6"))
-app.conf.update(worker_hijack_root_logger=False, worker_prefetch_multiplier=16)
+app.conf.update(worker_hijack_root_logger=False)
 
 
 @app.task(name="proj.tasks.add")

@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CeleryConfig } from '../../config/index.ts';
+import { batched } from '../../lib/batch.ts';
 import type { AnyTask } from '../define.ts';
 import { InvalidArgsError, UnknownTaskError } from '../errors.ts';
 import { insertTasks, isTaskId, recordOutcomes, taskIdOfJob } from '../records.ts';
@@ -31,6 +32,7 @@ import {
   parseEnvelope,
   priorityLists,
   queueOfList,
+  POP_AND_RECORD,
   PRIORITY_SEP,
   UNACKED,
   UNACKED_INDEX,
@@ -53,6 +55,8 @@ export interface CeleryConsumerOptions {
   readonly maxInFlight?: number;
   /** Seconds BRPOP blocks (kombu: 1); also how quickly `stop()` returns. */
   readonly blockSeconds?: number;
+  /** Messages taken per round trip while the queues are busy. Default 100. */
+  readonly batch?: number;
 }
 
 export interface CeleryConsumer {
@@ -132,7 +136,14 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
   let handled = 0;
   let pauseUntil = 0;
 
-  const ack = (tag: string) => commands.multi().zrem(UNACKED_INDEX, tag).hdel(UNACKED, tag).exec();
+  // Acks of concurrent hand-overs go in one MULTI.
+  const ack = batched<string, void>(async (tags) => {
+    await commands.multi().zrem(UNACKED_INDEX, ...tags).hdel(UNACKED, ...tags).exec();
+    return tags.map(() => undefined);
+  }, { maxItems: 500 });
+  const batch = opts.batch ?? 100;
+  const popKeys = [...lists, UNACKED_INDEX, UNACKED];
+  const popRoutes = lists.map(queueOfList);
 
   /** Back on the list it came from, at once (a hand-over that failed for a passing reason). */
   const putBack = (tag: string, list: string, raw: string) => commands.multi().zrem(UNACKED_INDEX, tag).hdel(UNACKED, tag).rpush(list, raw).exec();
@@ -149,15 +160,17 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
     if (id) await results.fail(id, err);
   };
 
-  async function handOver(list: string, raw: string, envelope: CeleryEnvelope, tag: string): Promise<void> {
+  async function handOver(list: string, raw: string, envelope: CeleryEnvelope, tag: string, recorded: boolean): Promise<void> {
     const queue = queueOfList(list);
-    const d = deliveryOf(envelope, queue);
-    // As kombu: the message is in `unacked` before anything else happens to it.
-    await commands
-      .multi()
-      .zadd(UNACKED_INDEX, Date.now() / 1000, tag)
-      .hset(UNACKED, tag, JSON.stringify([envelope, d.exchange, d.routingKey]))
-      .exec();
+    if (!recorded) {
+      // As kombu after a BRPOP: the message is in `unacked` before anything else happens to it.
+      const d = deliveryOf(envelope, queue);
+      await commands
+        .multi()
+        .zadd(UNACKED_INDEX, Date.now() / 1000, tag)
+        .hset(UNACKED, tag, JSON.stringify([envelope, d.exchange, d.routingKey]))
+        .exec();
+    }
     try {
       const decoded = decodeMessage(envelope);
       if (!decoded.ok) {
@@ -211,27 +224,37 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
         await new Promise((r) => setTimeout(r, Math.min(wait, 250)));
         continue;
       }
-      let got: [string, string] | null;
+      let got: string[];
+      let recorded = true;
       try {
-        got = await blocking.brpop(...lists, blockSeconds);
+        // Busy queues: many messages per round trip, recorded in `unacked` as they leave the
+        // list. Idle ones: kombu's own BRPOP (then the MULTI), which wakes at once.
+        got = (await commands.eval(POP_AND_RECORD, popKeys.length, ...popKeys, Math.min(batch, maxInFlight - inFlight.size), Date.now() / 1000, ...popRoutes)) as string[];
+        if (got.length === 0) {
+          const one = await blocking.brpop(...lists, blockSeconds);
+          got = one ?? [];
+          recorded = false;
+        }
       } catch (err) {
         if (stopping) break;
         logger.warn({ err }, 'Celery broker unreachable; retrying');
         await new Promise((r) => setTimeout(r, RETRY_AFTER_MS));
         continue;
       }
-      if (!got) continue;
-      const [list, raw] = got;
-      const envelope = parseEnvelope(raw);
-      if (!envelope) {
-        // Not even an envelope: there is no tag to record it under, and no id to fail.
-        logger.warn({ queue: queueOfList(list), reason: 'not a Celery JSON envelope' }, 'refused a Celery message');
-        handled++;
-        continue;
-      }
-      const tag = envelope.properties?.delivery_tag ?? randomUUID();
-      track(tag, handOver(list, raw, envelope, tag));
+      for (let i = 0; i + 1 < got.length; i += 2) take(got[i]!, got[i + 1]!, recorded);
     }
+  }
+
+  function take(list: string, raw: string, recorded: boolean): void {
+    const envelope = parseEnvelope(raw);
+    if (!envelope) {
+      // Not even an envelope: there is no tag to record it under, and no id to fail.
+      logger.warn({ queue: queueOfList(list), reason: 'not a Celery JSON envelope' }, 'refused a Celery message');
+      handled++;
+      return;
+    }
+    const tag = envelope.properties?.delivery_tag ?? randomUUID();
+    track(tag, handOver(list, raw, envelope, tag, recorded && envelope.properties?.delivery_tag !== undefined));
   }
 
   /** kombu's restore_visible: under the shared mutex, entries older than the timeout go back to their queue. */
@@ -307,6 +330,7 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
       clearInterval(sweeping);
       await running; // the BRPOP in progress returns within blockSeconds; its message is handed over
       await Promise.allSettled(inFlight.values());
+      await ack.drain();
       clearInterval(refresh);
       await Promise.allSettled([blocking.quit(), commands.quit(), sweeper.quit()]);
     },

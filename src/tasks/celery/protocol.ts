@@ -22,6 +22,39 @@ export const bindingKey = (exchange: string) => `_kombu.binding.${exchange}`;
 /** Where Celery's Redis result backend keeps a task's state (and the channel it publishes on). */
 export const resultKey = (celeryId: string) => `celery-task-meta-${celeryId}`;
 
+/**
+ * Take up to ARGV[1] messages off the lists (KEYS[1..n-2], in priority order) and record each
+ * in `unacked` (KEYS[n-1] index, KEYS[n] hash) in the same atomic step, so a process killed
+ * right after holds nothing that is not in `unacked`. Answers [list, raw, list, raw, …]. The
+ * message JSON is stored verbatim (decoded only to read its tag and route; never re-encoded:
+ * Redis's cjson turns an empty array into an object).
+ */
+export const POP_AND_RECORD = `
+local n = #KEYS
+local index, hash = KEYS[n - 1], KEYS[n]
+local max, now = tonumber(ARGV[1]), ARGV[2]
+local out = {}
+for i = 1, n - 2 do
+  while #out < max * 2 do
+    local raw = redis.call('rpop', KEYS[i])
+    if not raw then break end
+    local ok, msg = pcall(cjson.decode, raw)
+    if ok and type(msg) == 'table' and type(msg.properties) == 'table' and type(msg.properties.delivery_tag) == 'string' then
+      local info = msg.properties.delivery_info
+      local ex, rk = '', ARGV[2 + i]
+      if type(info) == 'table' then
+        if type(info.exchange) == 'string' then ex = info.exchange end
+        if type(info.routing_key) == 'string' then rk = info.routing_key end
+      end
+      redis.call('zadd', index, now, msg.properties.delivery_tag)
+      redis.call('hset', hash, msg.properties.delivery_tag, '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']')
+    end
+    out[#out + 1] = KEYS[i]
+    out[#out + 1] = raw
+  end
+end
+return out`;
+
 /** The lists a kombu worker pops, in its order: every queue's priority 0, then 3, 6, 9. */
 export function priorityLists(queues: readonly string[]): string[] {
   return PRIORITY_STEPS.flatMap((step) => queues.map((q) => (step === 0 ? q : `${q}${PRIORITY_SEP}${step}`)));

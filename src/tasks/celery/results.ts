@@ -60,14 +60,16 @@ export function toCeleryException(err: Error): CeleryException {
   }
 }
 
-function statusOf(stored: string | null): unknown {
-  if (!stored) return undefined;
-  try {
-    return (JSON.parse(stored) as { status?: unknown }).status;
-  } catch {
-    return undefined;
-  }
-}
+/** SETEX + PUBLISH of ARGV[2] under KEYS[1] for ARGV[1] s, unless the stored state is SUCCESS. */
+const STORE_UNLESS_SUCCESS = `
+local stored = redis.call('get', KEYS[1])
+if stored then
+  local ok, meta = pcall(cjson.decode, stored)
+  if ok and type(meta) == 'table' and meta.status == 'SUCCESS' then return 0 end
+end
+redis.call('setex', KEYS[1], ARGV[1], ARGV[2])
+redis.call('publish', KEYS[1], ARGV[2])
+return 1`;
 
 export interface CeleryResults extends TaskObserver {
   /** Store one state of a Celery task (skipped when SUCCESS is stored already). */
@@ -90,9 +92,9 @@ export function celeryResults(url: string): CeleryResults {
       date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? celeryNow() : null,
       task_id: celeryId,
     });
-    // Celery's own rule: a result once SUCCESS stays (a late STARTED or a redelivery cannot undo it).
-    if (statusOf(await redis.get(key)) === 'SUCCESS') return;
-    await redis.multi().setex(key, RESULT_TTL_S, value).publish(key, value).exec();
+    // Celery's own rule: a result once SUCCESS stays (a late STARTED or a redelivery cannot
+    // undo it); checked and written in one atomic step. The value is passed through as it is.
+    await redis.eval(STORE_UNLESS_SUCCESS, 1, key, RESULT_TTL_S, value);
   };
   const fail: CeleryResults['fail'] = (celeryId, err) => store(celeryId, 'FAILURE', toCeleryException(err), err.stack ?? null);
   return {
