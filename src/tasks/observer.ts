@@ -25,9 +25,11 @@ export interface TaskTransition {
 
 export interface TaskObserver {
   /**
-   * Awaited by the worker: STARTED before the handler runs, a finished state before the task
-   * table records it (so a crash in between runs the task again rather than lose its result).
-   * A rejection is logged and does not change the task's outcome.
+   * Called in order for each task. STARTED is not waited for (the handler starts at once: an
+   * observer must keep its writes of one task in call order, e.g. over one connection); a
+   * finished state is awaited before the task table records it, so a crash in between runs
+   * the task again rather than lose its result. A rejection is logged and does not change the
+   * task's outcome.
    */
   transition(t: TaskTransition): Promise<void>;
 }

@@ -303,7 +303,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL });
       throw new UnrecoverableError(message);
     }
-    await notify(job, taskId, attempt, { state: 'STARTED' });
+    void notify(job, taskId, attempt, { state: 'STARTED' }); // the run does not wait for it (observer.ts)
     const controller = new AbortController();
     active.set(taskId, controller);
     const began = performance.now();

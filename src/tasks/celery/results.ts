@@ -79,6 +79,7 @@ export interface CeleryResults extends TaskObserver {
   close(): Promise<void>;
 }
 
+/** One connection, so the writes of one task land in the order they were made (observer.ts). */
 export function celeryResults(url: string): CeleryResults {
   const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false, connectionName: 'conveyor-celery-results' });
   redis.on('error', () => undefined); // each call reports its own failure
