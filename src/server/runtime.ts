@@ -157,7 +157,7 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
       const running = worker;
       opened.push({ name: 'worker', run: () => running.close() });
       if (config.celery && celery && results) {
-        const consumer = await celery.startCeleryConsumer({ celery: config.celery, registry, client: tasks, pool: data.database.pool, results, logger: logger.child({ component: 'celery' }) });
+        const consumer = await celery.startCeleryConsumer({ celery: config.celery, registry, client: tasks, pool: data.database.pool, results, failureTtlSeconds: config.TASK_RESULT_TTL, logger: logger.child({ component: 'celery' }) });
         opened.push({ name: 'celery consumer', run: () => consumer.stop() });
       }
     }

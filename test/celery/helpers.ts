@@ -21,6 +21,14 @@ const run = promisify(execFile);
 export const PYTHON = '/usr/bin/python3';
 export const CELERY_QUEUE = 'conveyor';
 
+/** client.py's operations against one broker and queue, answered in order. */
+export function pyClient(brokerUrl: string, queue: string) {
+  return async <T = Record<string, unknown>>(ops: readonly Record<string, unknown>[]): Promise<T[]> => {
+    const { stdout } = await run(PYTHON, [path.join(import.meta.dirname, 'python', 'client.py'), brokerUrl, queue, JSON.stringify(ops)], { timeout: 60_000 });
+    return JSON.parse(stdout) as T[];
+  };
+}
+
 export interface CeleryEnv extends TaskEnv {
   readonly db: number;
   readonly brokerUrl: string;
@@ -59,10 +67,7 @@ export async function createCeleryEnv(db: number, opts: { env?: Record<string, s
     runsFile,
     celery,
     childEnv: { ...base.childEnv, CELERY_BROKER_URL: brokerUrl, CELERY_QUEUES: CELERY_QUEUE, CELERY_VISIBILITY_TIMEOUT: base.base.config.celery!.visibilityTimeoutS.toString(), CELERY_TEST_RUNS: runsFile, ...opts.env },
-    async py<T>(ops: readonly Record<string, unknown>[]): Promise<T[]> {
-      const { stdout } = await run(PYTHON, [path.join(import.meta.dirname, 'python', 'client.py'), brokerUrl, CELERY_QUEUE, JSON.stringify(ops)], { timeout: 60_000 });
-      return JSON.parse(stdout) as T[];
-    },
+    py: pyClient(brokerUrl, CELERY_QUEUE),
     async startCeleryWorker(o: { concurrency?: number } = {}) {
       const config = base.base.config;
       const results = celeryResults(config.celery!.resultBackendUrl);

@@ -51,6 +51,8 @@ export interface CeleryConsumerOptions {
   readonly pool: pg.Pool;
   readonly results: CeleryResults;
   readonly logger: Logger;
+  /** Seconds the FAILURE row of a refused message is kept (TASK_RESULT_TTL). Default 7 days. */
+  readonly failureTtlSeconds?: number;
   /** Hand-overs in flight at once. Default 256. */
   readonly maxInFlight?: number;
   /** Seconds BRPOP blocks (kombu: 1); also how quickly `stop()` returns. */
@@ -152,7 +154,7 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
   const failureRow = async (celeryId: string, name: string, queue: string, args: unknown, error: string) => {
     const id = conveyorIdOf(celeryId);
     await insertTasks(opts.pool, [{ id, name, queue, args, createdBy: null, requestId: null, traceId: null, runAt: null, options: { origin: { kind: 'celery', id: celeryId, task: name } }, dispatched: true }]);
-    await recordOutcomes(opts.pool, [{ id, state: 'FAILURE', error }]);
+    await recordOutcomes(opts.pool, [{ id, state: 'FAILURE', error, ttlSeconds: opts.failureTtlSeconds ?? 7 * 24 * 3600 }]);
   };
 
   const refuse = async (queue: string, reason: string, id: string | undefined, task: string | undefined, err: Error) => {
