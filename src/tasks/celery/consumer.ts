@@ -72,6 +72,8 @@ export interface CeleryConsumer {
 
 /** A transient failure to hand a message over (the database or broker is down): put it back. */
 const RETRY_AFTER_MS = 1_000;
+/** Seconds `stop()` waits for the hand-overs in flight beyond the BRPOP in progress. */
+const STOP_GRACE_S = 10;
 
 /** Payload fields from Celery's positional and keyword arguments, as the task's `celery.args` lists them. */
 export function payloadOf(task: AnyTask, message: Pick<CeleryMessage, 'args' | 'kwargs'>): Record<string, unknown> {
@@ -330,11 +332,15 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
       if (stopping) return;
       stopping = true;
       clearInterval(sweeping);
-      await running; // the BRPOP in progress returns within blockSeconds; its message is handed over
-      await Promise.allSettled(inFlight.values());
-      await ack.drain();
+      // The BRPOP in progress returns within blockSeconds and its message is handed over; then
+      // the hand-overs in flight finish and are acked. A broker that does not answer cannot
+      // hold the shutdown: what is not acked stays in `unacked` for the sweep.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((r) => (timer = setTimeout(r, (blockSeconds + STOP_GRACE_S) * 1000)));
+      await Promise.race([(async () => (await running, await Promise.allSettled(inFlight.values()), await ack.drain()))(), late]);
+      clearTimeout(timer);
       clearInterval(refresh);
-      await Promise.allSettled([blocking.quit(), commands.quit(), sweeper.quit()]);
+      for (const r of [blocking, commands, sweeper]) r.disconnect();
     },
   };
 }
