@@ -27,11 +27,11 @@ export function crashSuite(db: number, broker: 'redis' | 'postgres'): void {
     await exited(child);
   };
   const lines = (id: string, what: 'start' | 'end') => env.runs().filter((l) => l.startsWith(id) && l.endsWith(what));
-  async function until(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  async function until(check: () => boolean | Promise<boolean>, ms = 20_000, everyMs = 50): Promise<void> {
     const end = Date.now() + ms;
     while (!(await check())) {
       if (Date.now() > end) throw new Error('condition not met in time');
-      await sleep(50);
+      await sleep(everyMs);
     }
   }
 
@@ -78,6 +78,29 @@ export function crashSuite(db: number, broker: 'redis' | 'postgres'): void {
       expect(got).toEqual({ ok: true, result: 'orphan' });
       expect(lines(s!.id, 'start')).toHaveLength(1);
       expect(await env.redis.hexists('unacked', tag)).toBe(0);
+    });
+
+    it('SIGKILL during a burst of hand-overs: messages caught in unacked come back, none is lost or run twice to completion beyond the killed runs', async () => {
+      const ops = Array.from({ length: 1_500 }, (_, i) => ({ op: 'send', name: 'proj.tasks.slow', args: [0, `b${i}`] }));
+      const sent = await env.py<Sent>(ops);
+      const first = await worker();
+      // Kill it while it is still taking messages off the list.
+      await until(async () => (await env.redis.llen('conveyor')) < 1_400, 30_000, 5);
+      await kill(first, 'SIGKILL');
+      await worker(); // its sweep restores what the killed one held, after the visibility timeout
+      const got = await env.py<Got>(sent.map((s) => ({ op: 'get', id: s.id, timeout: 60 })));
+      expect(got.filter((g) => !g.ok)).toEqual([]);
+      const ends = new Map<string, number>();
+      for (const l of env.runs()) if (l.endsWith('end')) ends.set(l.split(' ')[0]!, (ends.get(l.split(' ')[0]!) ?? 0) + 1);
+      const twice = sent.filter((s) => (ends.get(s.id) ?? 0) > 1);
+      // At least once: only runs the killed worker had under way (concurrency 4, plus the
+      // outcomes it had not recorded yet) may have ended twice.
+      expect(twice.length).toBeLessThanOrEqual(8);
+      expect(sent.every((s) => (ends.get(s.id) ?? 0) >= 1)).toBe(true);
+      await until(async () => (await env.redis.zcard('unacked_index')) === 0, 10_000);
+      // Seen here: 200 entries in unacked at the kill (two batches taken, not yet acked), all
+      // restored by the second worker's sweep and run; none ended twice. How many depends on
+      // timing, so it is not asserted: no loss and no excess runs are.
     });
 
     it('SIGTERM while messages arrive: every message runs once, nothing is left unacked', async () => {
