@@ -264,7 +264,7 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
   /** kombu's restore_visible: under the shared mutex, entries older than the timeout go back to their queue. */
   async function sweep(): Promise<number> {
     const token = randomUUID();
-    const got = await sweeper.set(UNACKED_MUTEX, token, 'PX', UNACKED_MUTEX_MS, 'NX');
+    const got = await sweeper.set(UNACKED_MUTEX, token, 'PX', mutexMs, 'NX');
     if (got !== 'OK') return 0; // another worker (Python or Conveyor) is sweeping
     let restored = 0;
     try {
@@ -318,6 +318,10 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
     void p.exec().catch(() => undefined);
   }, refreshMs);
   const sweepMs = Math.min(100_000, (celery.visibilityTimeoutS * 1000) / 2);
+  // kombu holds the mutex for up to 300 s; a worker killed mid-sweep then stops every sweep of
+  // the database that long. A sweep takes milliseconds, so ours lapses within the visibility
+  // timeout (at least 5 s) when that is shorter.
+  const mutexMs = Math.min(UNACKED_MUTEX_MS, Math.max(5_000, celery.visibilityTimeoutS * 1000));
   const sweeping = setInterval(() => void sweep().catch((err: unknown) => logger.warn({ err }, 'Celery visibility sweep failed')), sweepMs);
   await sweep().catch((err: unknown) => logger.warn({ err }, 'Celery visibility sweep failed'));
   const running = loop();
