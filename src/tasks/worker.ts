@@ -263,7 +263,13 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       // Celery's `expires`: not started in time, so never started.
       const revoked = new TaskRevokedError('expired');
       await notify(job, taskId, attempt, { state: 'REVOKED', error: revoked });
-      await revokeTask(database.pool, taskId, task?.options.resultTtl ?? config.TASK_RESULT_TTL, 'expired');
+      try {
+        await revokeTask(database.pool, taskId, task?.options.resultTtl ?? config.TASK_RESULT_TTL, 'expired');
+      } catch (err) {
+        logger.warn({ err, task_id: taskId }, 'could not record an expired task (is the database reachable?); it will be tried again');
+        await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+        throw new DelayedError();
+      }
       return null;
     }
     if (task && (task.options.rateLimit || task.options.concurrency)) {
