@@ -115,8 +115,8 @@ describe('Celery messages run on a Conveyor worker', () => {
     ]);
     await env.redis.lpush('conveyor', 'this is not json');
     const got = await env.py<Got>(sent.map((s) => ({ op: 'get', id: s.id, timeout: 20 })));
-    expect(got[0]).toMatchObject({ ok: false, exc_type: 'ContentDisallowed' });
-    expect(got[1]).toMatchObject({ ok: false, exc_type: 'ContentDisallowed' });
+    expect(got[0]).toMatchObject({ ok: false, exc_type: 'ContentDisallowed', exc_module: 'kombu.exceptions' });
+    expect(got[1]).toMatchObject({ ok: false, exc_type: 'ContentDisallowed', exc_module: 'kombu.exceptions' });
     expect(got[2]).toMatchObject({ ok: false, exc_type: 'NotRegistered', exc_module: 'celery.exceptions' });
     expect(got[3]).toMatchObject({ ok: false, exc_type: 'InvalidArgsError' });
     expect(got[4]).toMatchObject({ ok: false, exc_type: 'InvalidArgsError' });

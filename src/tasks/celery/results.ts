@@ -55,6 +55,8 @@ export function toCeleryException(err: Error): CeleryException {
       return { exc_type: 'TaskRevokedError', exc_message: [err.message], exc_module: 'celery.exceptions' };
     case 'NotRegistered':
       return { exc_type: 'NotRegistered', exc_message: [err.message], exc_module: 'celery.exceptions' };
+    case 'ContentDisallowed':
+      return { exc_type: 'ContentDisallowed', exc_message: [err.message], exc_module: 'kombu.exceptions' };
     default:
       return { exc_type: /^[A-Za-z_]\w*$/.test(err.name) ? err.name : 'Error', exc_message: [err.message], exc_module: 'conveyor' };
   }
