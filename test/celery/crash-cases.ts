@@ -81,15 +81,17 @@ export function crashSuite(db: number, broker: 'redis' | 'postgres'): void {
     });
 
     it('SIGKILL during a burst of hand-overs: messages caught in unacked come back, none is lost or run twice to completion beyond the killed runs', async () => {
-      const ops = Array.from({ length: 1_500 }, (_, i) => ({ op: 'send', name: 'proj.tasks.slow', args: [0, `b${i}`] }));
+      const ops = Array.from({ length: 800 }, (_, i) => ({ op: 'send', name: 'proj.tasks.slow', args: [0, `b${i}`] }));
       const sent = await env.py<Sent>(ops);
       const first = await worker();
       // Kill it while it is still taking messages off the list.
-      await until(async () => (await env.redis.llen('conveyor')) < 1_400, 30_000, 5);
+      await until(async () => (await env.redis.llen('conveyor')) < 700, 30_000, 5);
       await kill(first, 'SIGKILL');
       await worker(); // its sweep restores what the killed one held, after the visibility timeout
-      const got = await env.py<Got>(sent.map((s) => ({ op: 'get', id: s.id, timeout: 60 })));
-      expect(got.filter((g) => !g.ok)).toEqual([]);
+      // Every result in the result backend (Python's reading of it is tested elsewhere; 800
+      // get() calls would only slow this down).
+      const keys = sent.map((s) => `celery-task-meta-${s.id}`);
+      await until(async () => (await env.redis.mget(...keys)).every((v) => v !== null && (JSON.parse(v) as { status: string }).status === 'SUCCESS'), 90_000, 250);
       const ends = new Map<string, number>();
       for (const l of env.runs()) if (l.endsWith('end')) ends.set(l.split(' ')[0]!, (ends.get(l.split(' ')[0]!) ?? 0) + 1);
       const twice = sent.filter((s) => (ends.get(s.id) ?? 0) > 1);
@@ -101,7 +103,7 @@ export function crashSuite(db: number, broker: 'redis' | 'postgres'): void {
       // Seen here: 200 entries in unacked at the kill (two batches taken, not yet acked), all
       // restored by the second worker's sweep and run; none ended twice. How many depends on
       // timing, so it is not asserted: no loss and no excess runs are.
-    });
+    }, 150_000);
 
     it('SIGTERM while messages arrive: every message runs once, nothing is left unacked', async () => {
       const first = await worker();
