@@ -58,6 +58,10 @@ export const EnvSchema = Type.Object({
   SESSION_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified login session before checking it again (a logout through this server applies at once, through another process within this; 0 = every request)'),
   LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
   LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
+  CELERY_BROKER_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of a Celery broker whose messages Conveyor\'s workers also run (tasks declaring `celery:`); unset = Celery interoperability off' })),
+  CELERY_RESULT_BACKEND: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of the Celery result backend Conveyor writes the states and results of Celery messages to; default CELERY_BROKER_URL' })),
+  CELERY_QUEUES: Type.String({ default: 'conveyor', pattern: '^\\s*[A-Za-z0-9_.:@-]+(\\s*,\\s*[A-Za-z0-9_.:@-]+)*\\s*$', description: 'Comma-separated Celery queues Conveyor\'s workers consume (route the moved tasks there: `CELERY_TASK_ROUTES`)' }),
+  CELERY_VISIBILITY_TIMEOUT: Int(3600, 1, 'Seconds a Celery message taken but not acknowledged stays invisible before a sweep puts it back on its queue (kombu\'s `visibility_timeout`)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
   OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
@@ -71,6 +75,15 @@ export interface Config extends Readonly<Env> {
   readonly dataDir: string;
   readonly fetchAllowedHosts: readonly AllowedHost[];
   readonly taskModules: readonly string[];
+  /** Celery interoperability, when CELERY_BROKER_URL is set. */
+  readonly celery?: CeleryConfig;
+}
+
+export interface CeleryConfig {
+  readonly brokerUrl: string;
+  readonly resultBackendUrl: string;
+  readonly queues: readonly string[];
+  readonly visibilityTimeoutS: number;
 }
 
 export class ConfigError extends ExpectedError {
@@ -107,9 +120,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (allowed.errors.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${allowed.errors.map((e) => `  FETCH_ALLOWED_HOSTS ${e}`).join('\n')}`);
   }
+  if (parsed.CELERY_RESULT_BACKEND && !parsed.CELERY_BROKER_URL) {
+    throw new ConfigError('CELERY_RESULT_BACKEND needs CELERY_BROKER_URL: Conveyor writes Celery results only for the messages it takes from a Celery broker');
+  }
+  const celery: CeleryConfig | undefined = parsed.CELERY_BROKER_URL
+    ? Object.freeze({
+        brokerUrl: parsed.CELERY_BROKER_URL,
+        resultBackendUrl: parsed.CELERY_RESULT_BACKEND ?? parsed.CELERY_BROKER_URL,
+        queues: Object.freeze(parsed.CELERY_QUEUES.split(',').map((q) => q.trim()).filter(Boolean)),
+        visibilityTimeoutS: parsed.CELERY_VISIBILITY_TIMEOUT,
+      })
+    : undefined;
   return Object.freeze({
     ...parsed,
     mode,
+    ...(celery ? { celery } : {}),
     dataDir: path.resolve(parsed.DATA_DIR),
     taskModules: Object.freeze(parsed.TASK_MODULES.split(',').map((m) => m.trim()).filter(Boolean)),
     fetchAllowedHosts: Object.freeze(allowed.hosts.map((h) => Object.freeze(h))),

@@ -134,6 +134,11 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
     let worker: RunningWorker | undefined;
     if (opts.worker) {
       const { startTaskWorker } = await import('../tasks/worker.ts');
+      // Celery interoperability: results of Celery messages go to Celery's result backend
+      // (the worker's observer); the consumer starts once the worker runs, and stops first.
+      const celery = config.celery ? await import('../tasks/celery/inbound.ts') : undefined;
+      const results = config.celery && celery ? celery.celeryResults(config.celery.resultBackendUrl) : undefined;
+      if (results) opened.push({ name: 'celery results', run: () => results.close() });
       const w = opts.workerOptions ?? {};
       worker = await startTaskWorker({
         config,
@@ -147,9 +152,14 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
         ...(w.maxTasksPerChild !== undefined ? { maxTasksPerChild: w.maxTasksPerChild } : {}),
         sandboxProcessor: fileURLToPath(new URL('./sandbox-child.ts', import.meta.url)),
         sandboxModules: [...config.taskModules, ...(opts.include ?? [])],
+        ...(results ? { observer: results } : {}),
       });
       const running = worker;
       opened.push({ name: 'worker', run: () => running.close() });
+      if (config.celery && celery && results) {
+        const consumer = await celery.startCeleryConsumer({ celery: config.celery, registry, client: tasks, pool: data.database.pool, results, failureTtlSeconds: config.TASK_RESULT_TTL, logger: logger.child({ component: 'celery' }) });
+        opened.push({ name: 'celery consumer', run: () => consumer.stop() });
+      }
     }
     return { ...base, role, data, registry, backend, tasks, ...(worker ? { worker } : {}), steps: () => [...opened].reverse() };
   } catch (err) {

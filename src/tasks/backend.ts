@@ -22,6 +22,7 @@ import pg from 'pg';
 import type { Config } from '../config/index.ts';
 import { ExpectedError } from '../lib/errors.ts';
 import { BrokerUnavailableError } from './errors.ts';
+import type { TaskOrigin } from './types.ts';
 
 /** What a job carries: enough to rebuild the task's row if it was lost (short keys: stored per job). */
 export interface TaskJobData {
@@ -38,6 +39,12 @@ export interface TaskJobData {
   readonly prev?: unknown;
   /** A rate-limited start already reserved for this delivery (ms since the epoch). */
   readonly slot?: number;
+  /** Where the task came from (a Celery message), for the worker's observer. */
+  readonly origin?: TaskOrigin;
+  /** Attempts made before this job existed (Celery's `retries` header). */
+  readonly pre?: number;
+  /** Not to be started after this (ms since the epoch). */
+  readonly exp?: number;
 }
 
 export type TaskJob = Job<TaskJobData, unknown, string>;

@@ -19,7 +19,7 @@ import type { TaskBackend, TaskJobData } from './backend.ts';
 import { describeUnserved, unservedQueues } from './coverage.ts';
 import type { AnyTask } from './define.ts';
 import { QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
-import { jobOptions } from './job-options.ts';
+import { extraJobData, jobOptions, storedOptions } from './job-options.ts';
 import {
   decodeCursor,
   findTask,
@@ -112,11 +112,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
 
   function prepare(task: AnyTask, args: unknown, options: EnqueueOptions, id: string): { row: NewTask; job: Job } {
     const queue = task.options.queue ?? 'default';
-    const stored = {
-      ...(options.retries !== undefined ? { retries: options.retries } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    };
+    const stored = storedOptions(options);
     const row: NewTask = {
       id,
       name: task.name,
@@ -135,7 +131,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       ...(options.createdBy != null ? { by: options.createdBy } : {}),
       ...(options.requestId ? { req: options.requestId } : {}),
       ...(options.traceId ? { tr: options.traceId } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...extraJobData(stored),
     };
     return { row, job: { name: task.name, data, opts: jobOptions(task, { ...options, taskId: id }) } };
   }
@@ -215,7 +211,8 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       await Promise.all(
         roots.map((r) => {
           const task = registry.get(r.name)!;
-          const { job } = prepare(task, r.args, { ...r.options, ...(r.runAt ? { delayMs: Math.max(1, r.runAt.getTime() - Date.now()) } : {}) }, r.id);
+          const { expiresAt: _e, ...kept } = r.options;
+          const { job } = prepare(task, r.args, { ...kept, ...(r.runAt ? { delayMs: Math.max(1, r.runAt.getTime() - Date.now()) } : {}) }, r.id);
           return add(r.queue, { ...job, data: { ...job.data, by: r.createdBy, req: r.requestId, wf: id } });
         }),
       ).catch(() => undefined); // committed: the relay hands over what did not go now
@@ -278,7 +275,8 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       const task = registry.get(row.name);
       if (!task) throw new UnknownTaskError(row.name);
       if (!(await resetTask(database.pool, id))) throw new TaskFinishedError(row.state);
-      const { job } = prepare(task, row.args, { createdBy: row.createdBy, ...(row.requestId ? { requestId: row.requestId } : {}), ...row.options }, id);
+      const { expiresAt: _e, ...kept } = row.options; // a retry from the dashboard is a new start: no expiry
+      const { job } = prepare(task, row.args, { createdBy: row.createdBy, ...(row.requestId ? { requestId: row.requestId } : {}), ...kept }, id);
       await add(row.queue, job);
       await markDispatched(database.pool, [id]);
       const now = await findTask(database.db, id);

@@ -73,6 +73,18 @@ export interface TaskOptions<P = unknown> {
   readonly concurrency?: { readonly limit: number; readonly key?: (payload: P) => string };
 }
 
+/**
+ * Celery interoperability (docs/celery.md): with CELERY_BROKER_URL set, Conveyor's workers also
+ * run Celery messages (protocol v2, JSON) sent to `name` by Python code, and write results
+ * Celery's Redis result backend holds, so `AsyncResult(id).get()` works in Python.
+ */
+export interface CeleryBinding<P = unknown> {
+  /** The Celery task name Python code sends (`proj.tasks.add`). */
+  readonly name: string;
+  /** The payload fields Celery's positional arguments map to, in order; keyword arguments map by name. Default none. */
+  readonly args?: readonly (keyof P & string)[];
+}
+
 export type TaskHandler<P, R, Prev = unknown> = (payload: P, ctx: TaskContext<Prev>) => Promise<R>;
 
 export interface TaskDefinition<S extends TSchema = TSchema, R = unknown, Prev = unknown> {
@@ -80,6 +92,8 @@ export interface TaskDefinition<S extends TSchema = TSchema, R = unknown, Prev =
   readonly payload: S;
   readonly handler: TaskHandler<Static<S>, R, Prev>;
   readonly options: TaskOptions<Static<S>>;
+  /** The Celery task name (and argument order) Conveyor's workers also answer to, if any. */
+  readonly celery?: CeleryBinding<Static<S>>;
   /** A signature of this task (Celery's `task.s(...)`), for chains, groups and chords. */
   s(args: Static<S>, options?: SignatureOptions): Canvas<R, Prev>;
 }
@@ -100,6 +114,7 @@ export function defineTask<S extends TSchema, R, Prev = unknown>(def: {
   payload: S;
   handler: TaskHandler<Static<S>, R, Prev>;
   options?: TaskOptions<Static<S>>;
+  celery?: CeleryBinding<Static<S>>;
 }): TaskDefinition<S, R, Prev> {
   if (!NAME.test(def.name)) throw new Error(`task name ${JSON.stringify(def.name)}: letters, digits and _.:- only`);
   const o = def.options ?? {};
@@ -107,12 +122,14 @@ export function defineTask<S extends TSchema, R, Prev = unknown>(def: {
     if (limit && (!Number.isInteger(limit.limit) || limit.limit < 1)) throw new Error(`task ${def.name}: ${what}.limit must be a positive integer`);
   }
   if (o.rateLimit && !(o.rateLimit.perMs > 0)) throw new Error(`task ${def.name}: rateLimit.perMs must be positive`);
+  if (def.celery && !/^[A-Za-z_][\w.:-]{0,199}$/.test(def.celery.name)) throw new Error(`task ${def.name}: celery.name ${JSON.stringify(def.celery.name)} is not a task name`);
   const name = def.name;
   return Object.freeze({
     name,
     payload: def.payload,
     handler: def.handler,
     options: Object.freeze({ ...o }),
+    ...(def.celery ? { celery: Object.freeze({ name: def.celery.name, args: Object.freeze([...(def.celery.args ?? [])]) }) } : {}),
     s: (args: Static<S>, options?: SignatureOptions) => ({ task: name, args, ...(options ? { options } : {}) }) as Canvas<R, Prev>,
   });
 }
@@ -136,7 +153,7 @@ export class TaskTimeoutError extends Error {
 /** The task was revoked while it ran. */
 export class TaskRevokedError extends Error {
   override name = 'TaskRevokedError';
-  constructor() {
-    super('revoked');
+  constructor(reason = 'revoked') {
+    super(reason);
   }
 }

@@ -14,7 +14,7 @@
  * ```
  */
 export { Type, type Static } from 'typebox';
-export { defineTask, NonRetryableError, type TaskContext, type TaskDefinition, type TaskOptions, type BackoffOptions, type ScheduleOptions } from './define.ts';
+export { defineTask, NonRetryableError, type TaskContext, type TaskDefinition, type TaskOptions, type BackoffOptions, type ScheduleOptions, type CeleryBinding } from './define.ts';
 export { chain, chord, group, type Canvas, type ResultOf } from './signature.ts';
 export type { CanvasNode, SignatureOptions } from './canvas.ts';
 export type { EnqueueOptions, TaskRecord, TaskState, WorkflowRecord } from './types.ts';

@@ -286,7 +286,7 @@ export async function requeueTask(pool: pg.Pool, id: string): Promise<void> {
   await pool.query(REQUEUE, [id]);
 }
 
-const REVOKE = cascading(`UPDATE app.tasks AS t SET state = 'REVOKED', error = 'revoked', finished_at = now(), waiting = NULL,
+const REVOKE = cascading(`UPDATE app.tasks AS t SET state = 'REVOKED', error = coalesce($3::text, 'revoked'), finished_at = now(), waiting = NULL,
     expires_at = CASE WHEN $2::int IS NULL THEN NULL ELSE now() + make_interval(secs => $2::int) END
   WHERE t.id = $1 AND t.state NOT IN (${FINISHED})`);
 
@@ -294,8 +294,8 @@ const REVOKE = cascading(`UPDATE app.tasks AS t SET state = 'REVOKED', error = '
  * REVOKED, unless it already finished (then `revoked` is false); the steps of its workflow
  * downstream of it are revoked with it.
  */
-export async function revokeTask(pool: pg.Pool, id: string, ttlSeconds: number | undefined): Promise<{ revoked: boolean; cancelled: Cancelled[] }> {
-  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>(REVOKE, [id, ttlSeconds ?? null]);
+export async function revokeTask(pool: pg.Pool, id: string, ttlSeconds: number | undefined, reason?: string): Promise<{ revoked: boolean; cancelled: Cancelled[] }> {
+  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>(REVOKE, [id, ttlSeconds ?? null, reason ?? null]);
   return {
     revoked: rows.some((r) => r.cancelled_queue === null),
     cancelled: rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! })),
@@ -425,6 +425,7 @@ export function toRecord(r: TaskRow): TaskRecord {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     runtimeMs: runtime,
+    ...(r.options.origin ? { origin: r.options.origin.kind } : {}),
   };
 }
 

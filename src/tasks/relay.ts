@@ -10,7 +10,7 @@ import type { Database } from '../db/client.ts';
 import { createPgListener } from '../lib/pg-listen.ts';
 import type { TaskBackend, TaskJobData } from './backend.ts';
 import { resolveSpec, specTasks } from './canvas.ts';
-import { jobOptions } from './job-options.ts';
+import { extraJobData, jobOptions } from './job-options.ts';
 import { markDispatched, OUTBOX_CHANNEL, tasksByIds, undispatched } from './records.ts';
 import type { TaskRegistry } from './registry.ts';
 import type { TaskRow } from './table.ts';
@@ -55,6 +55,7 @@ export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry,
     const opts = jobOptions(task, {
       taskId: row.id,
       ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.attemptsBefore ? { attemptsBefore: o.attemptsBefore } : {}),
       ...(o.priority !== undefined ? { priority: o.priority } : {}),
       ...(delayMs > 0 ? { delayMs } : {}),
     });
@@ -63,7 +64,7 @@ export async function dispatchRows(backend: TaskBackend, registry: TaskRegistry,
       by: row.createdBy,
       req: row.requestId,
       tr: row.traceId,
-      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...extraJobData(o),
       ...(row.workflowId ? { wf: row.workflowId, prev: previous.get(row.id) } : {}),
     };
     const list = byQueue.get(row.queue) ?? [];

@@ -7,13 +7,17 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { app } from '../db/pg-schema.ts';
-import { taskStates } from './types.ts';
+import { taskStates, type TaskOrigin } from './types.ts';
 
 /** The enqueue options a row keeps, so a relay can send it to the broker as it was asked. */
 export interface StoredOptions {
   readonly retries?: number;
   readonly timeoutMs?: number;
   readonly priority?: number;
+  readonly origin?: TaskOrigin;
+  readonly attemptsBefore?: number;
+  /** ms since the epoch. */
+  readonly expiresAt?: number;
 }
 
 const stateList = sql.raw(taskStates.map((s) => `'${s}'`).join(', '));

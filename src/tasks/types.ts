@@ -12,6 +12,16 @@ export const TaskStateSchema = Type.Enum(taskStates, { description: 'Celery\'s s
 export const finishedStateList = ['SUCCESS', 'FAILURE', 'REVOKED'] as const satisfies readonly TaskState[];
 export const finishedStates: ReadonlySet<TaskState> = new Set(finishedStateList);
 
+/**
+ * Where a task came from when it was not enqueued through Conveyor's client: a Celery message
+ * (`kind: 'celery'`, with what its result backend needs). Kept with the task and handed to
+ * the worker's observer (observer.ts); the engine itself reads only `kind`.
+ */
+export interface TaskOrigin {
+  readonly kind: string;
+  readonly [key: string]: unknown;
+}
+
 /** One task as the API and the dashboard see it. */
 export interface TaskRecord {
   readonly id: string;
@@ -40,6 +50,8 @@ export interface TaskRecord {
   readonly startedAt?: Date | null;
   readonly finishedAt?: Date | null;
   readonly runtimeMs?: number | null;
+  /** `celery` for a task that came from a Celery message; absent for Conveyor's own. */
+  readonly origin?: string;
 }
 
 /** A state change, as published to SSE clients and the monitor. */
@@ -88,6 +100,12 @@ export interface EnqueueOptions {
   readonly uniqueForMs?: number;
   /** A chosen task id (a UUID is generated otherwise); enqueuing an existing id is a no-op. */
   readonly taskId?: string;
+  /** Where the task came from (a Celery message), for the worker's observer. */
+  readonly origin?: TaskOrigin;
+  /** Attempts already made elsewhere (Celery's `retries` header): counted into `ctx.attempt` and the retry budget. */
+  readonly attemptsBefore?: number;
+  /** Not to be started after this (Celery's `expires`): a task still waiting then ends REVOKED `expired`. */
+  readonly expiresAt?: Date;
   /** Who asked (users.id), for visibility rules. */
   readonly createdBy?: number | null;
   /** The enqueuing request's `x-request-id`, kept with the task. */

@@ -23,7 +23,8 @@ import { NonRetryableError, TaskRevokedError, TaskTimeoutError, type AnyTask } f
 import { raceAbort, runHandler, type Executor, type RunInput } from './execute.ts';
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
-import { requeueTask, taskIdOfJob } from './records.ts';
+import type { TaskObserver, TaskTransition } from './observer.ts';
+import { requeueTask, revokeTask, taskIdOfJob } from './records.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
@@ -61,6 +62,8 @@ export interface TaskWorkerOptions {
   readonly sandboxProcessor?: string;
   /** Sandboxed pools: the task modules the children register (TASK_MODULES, --include, the built-ins). */
   readonly sandboxModules?: readonly string[];
+  /** Told of the transitions of tasks that carry an origin (Celery's result backend). */
+  readonly observer?: TaskObserver;
   /** Called in this process when a run ends (benchmarks, tests). */
   readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
@@ -128,6 +131,18 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const stats = new StatsRecorder(database.db, id, logger);
   let processed = 0;
   let failed = 0;
+  const hostname = os.hostname();
+
+  /** Tell the observer of a transition of a task with an origin; its failure is only logged. */
+  const notify = async (job: TaskJob, taskId: string, attempt: number, t: Pick<TaskTransition, 'state' | 'result' | 'error'>): Promise<void> => {
+    const origin = job.data.origin;
+    if (!opts.observer || !origin) return;
+    try {
+      await opts.observer.transition({ ...t, taskId, name: job.name, origin, attempt, hostname, pid: process.pid });
+    } catch (err) {
+      logger.warn({ err, task_id: taskId, state: t.state }, 'could not report a task\'s state to where it came from');
+    }
+  };
 
   const pool = opts.pool ?? 'inline';
   if (opts.maxTasksPerChild !== undefined && pool === 'inline') {
@@ -158,6 +173,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     const runtimeMs = performance.now() - began;
     const ttlSeconds = task.options.resultTtl ?? config.TASK_RESULT_TTL;
     if (result.ok) {
+      await notify(job, taskId, attempt, { state: 'SUCCESS', result: result.value ?? null });
       await record({ id: taskId, state: 'SUCCESS', result: task.options.storeResult === false ? null : (result.value ?? null), ttlSeconds });
       stats.ended(task.name, 'SUCCESS', runtimeMs);
       processed++;
@@ -167,22 +183,26 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     const err = errorOf(result.err);
     if (err instanceof TaskRevokedError) {
       // revoke() wrote REVOKED already; the job must not run again.
+      await notify(job, taskId, attempt, { state: 'REVOKED', error: err });
       stats.ended(task.name, 'REVOKED', runtimeMs);
       processed++;
       opts.onSettled?.(taskId, 'failed');
       throw new UnrecoverableError('revoked');
     }
-    const willRetry = !isPermanent(err) && attempt < (job.opts.attempts ?? 1);
+    // Attempts made elsewhere (job.data.pre) are already out of job.opts.attempts.
+    const willRetry = !isPermanent(err) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const message = err instanceof TaskTimeoutError ? 'timeout' : err.message;
     const traceback = err.stack;
     if (willRetry) {
       const runAt = new Date(Date.now() + backoffDelay(task.options.backoff, attempt));
+      await notify(job, taskId, attempt, { state: 'RETRY', error: err });
       await record({ id: taskId, state: 'RETRY', error: message, ...(traceback ? { traceback } : {}), runAt });
       stats.ended(task.name, 'RETRY', runtimeMs);
       processed++;
       opts.onSettled?.(taskId, 'failed');
       throw err;
     }
+    await notify(job, taskId, attempt, { state: 'FAILURE', error: err });
     await record({ id: taskId, state: 'FAILURE', error: message, ...(traceback ? { traceback } : {}), ttlSeconds });
     stats.ended(task.name, 'FAILURE', runtimeMs);
     processed++;
@@ -238,7 +258,20 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const processor = async (job: TaskJob, token?: string): Promise<unknown> => {
     const taskId = taskIdOfJob(job.id ?? '');
     const task = registry.get(job.name);
-    const attempt = job.attemptsMade + 1;
+    const attempt = job.attemptsMade + 1 + (job.data.pre ?? 0);
+    if (job.data.exp !== undefined && Date.now() > job.data.exp) {
+      // Celery's `expires`: not started in time, so never started.
+      const revoked = new TaskRevokedError('expired');
+      await notify(job, taskId, attempt, { state: 'REVOKED', error: revoked });
+      try {
+        await revokeTask(database.pool, taskId, task?.options.resultTtl ?? config.TASK_RESULT_TTL, 'expired');
+      } catch (err) {
+        logger.warn({ err, task_id: taskId }, 'could not record an expired task (is the database reachable?); it will be tried again');
+        await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      return null;
+    }
     if (task && (task.options.rateLimit || task.options.concurrency)) {
       try {
         await admit(task, job, token, taskId);
@@ -273,9 +306,11 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     if (!task) {
       // Celery's answer to a name this worker does not know.
       const message = `NotRegistered: task ${JSON.stringify(job.name)} is not registered in this worker`;
+      await notify(job, taskId, attempt, { state: 'FAILURE', error: Object.assign(new Error(JSON.stringify(job.name)), { name: 'NotRegistered' }) });
       await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL });
       throw new UnrecoverableError(message);
     }
+    void notify(job, taskId, attempt, { state: 'STARTED' }); // the run does not wait for it (observer.ts)
     const controller = new AbortController();
     active.set(taskId, controller);
     const began = performance.now();

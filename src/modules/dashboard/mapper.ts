@@ -23,6 +23,7 @@ export function toMonitorTask(t: TaskRecord): MonitorTask {
     runtime_ms: t.runtimeMs ?? null,
     workflow_id: t.workflowId ?? null,
     waiting: t.waiting ?? null,
+    ...(t.origin ? { origin: t.origin } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ export const MonitorTask = Type.Object(
     runtime_ms: Type.Union([Type.Number(), Type.Null()]),
     workflow_id: Type.Union([Type.String(), Type.Null()], { description: 'The workflow it belongs to' }),
     waiting: Type.Union([Type.String(), Type.Null()], { description: 'Why a PENDING task is not running yet: a rate or concurrency limit, earlier workflow steps' }),
+    origin: Type.Optional(Type.String({ description: '`celery` for a task that came from a Celery message' })),
   },
   { description: 'A task as the monitor shows it' },
 );

@@ -52,6 +52,7 @@ export const Task = Type.Object(
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
     request_id: Type.Optional(Type.String({ description: 'The x-request-id of the HTTP request that enqueued it' })),
     workflow_id: Type.Optional(Type.String({ format: 'uuid', description: 'The workflow it belongs to' })),
+    origin: Type.Optional(Type.String({ description: 'Where it came from when not enqueued through Conveyor: `celery` (a message sent by Python code to a Celery queue Conveyor consumes)' })),
   },
   { description: 'A task: its state, result or error, retries and times' },
 );

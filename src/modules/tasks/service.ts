@@ -17,6 +17,7 @@ export function toTask(t: TaskRecord): Task {
     ...(t.finishedAt ? { finished_at: t.finishedAt.toISOString() } : {}),
     ...(t.requestId ? { request_id: t.requestId } : {}),
     ...(t.workflowId ? { workflow_id: t.workflowId } : {}),
+    ...(t.origin ? { origin: t.origin } : {}),
   };
 }
 

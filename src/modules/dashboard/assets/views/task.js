@@ -36,6 +36,7 @@ export function taskView(main, id) {
             h('dt', {}, 'State'), h('dd', {}, t.state),
             t.waiting && [h('dt', {}, 'Waiting'), h('dd', { id: 'task-waiting' }, t.waiting)],
             t.workflow_id && [h('dt', {}, 'Workflow'), h('dd', {}, h('a', { href: `/dashboard/workflows/${encodeURIComponent(t.workflow_id)}`, 'data-nav': true, id: 'task-workflow' }, t.workflow_id))],
+            t.origin && [h('dt', {}, 'From'), h('dd', { id: 'task-origin' }, t.origin === 'celery' ? 'a Celery message' : t.origin)],
             h('dt', {}, 'Queue'), h('dd', {}, t.queue),
             h('dt', {}, 'Attempts'), h('dd', {}, String(t.attempts)),
             h('dt', {}, 'Retries'), h('dd', {}, String(t.retries)),
