@@ -58,6 +58,10 @@ export const EnvSchema = Type.Object({
   SESSION_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified login session before checking it again (a logout through this server applies at once, through another process within this; 0 = every request)'),
   LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
   LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
+  CELERY_BROKER_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of a Celery broker (Celery interoperability); unset = interoperability off' })),
+  CELERY_RESULT_BACKEND: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of the Celery result backend; default = CELERY_BROKER_URL' })),
+  CELERY_EVENTS: Type.Optional(Type.Boolean({ description: 'The monitor follows the Celery cluster\'s events (`celery worker -E`); default on when CELERY_BROKER_URL is set' })),
+  CELERY_FOLLOW_MS: Int(5_000, 100, 'How often unfinished tasks sent to Celery workers are read back from the result backend (besides its live notifications)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
   OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
@@ -71,6 +75,8 @@ export interface Config extends Readonly<Env> {
   readonly dataDir: string;
   readonly fetchAllowedHosts: readonly AllowedHost[];
   readonly taskModules: readonly string[];
+  /** Celery interoperability, when CELERY_BROKER_URL is set: the broker, the result backend (default the broker), whether events are followed. */
+  readonly celery?: { readonly brokerUrl: string; readonly resultUrl: string; readonly events: boolean };
 }
 
 export class ConfigError extends ExpectedError {
@@ -113,6 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(parsed.DATA_DIR),
     taskModules: Object.freeze(parsed.TASK_MODULES.split(',').map((m) => m.trim()).filter(Boolean)),
     fetchAllowedHosts: Object.freeze(allowed.hosts.map((h) => Object.freeze(h))),
+    ...(parsed.CELERY_BROKER_URL
+      ? { celery: Object.freeze({ brokerUrl: parsed.CELERY_BROKER_URL, resultUrl: parsed.CELERY_RESULT_BACKEND ?? parsed.CELERY_BROKER_URL, events: parsed.CELERY_EVENTS ?? true }) }
+      : {}),
   });
 }
 

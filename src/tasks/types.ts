@@ -40,6 +40,8 @@ export interface TaskRecord {
   readonly startedAt?: Date | null;
   readonly finishedAt?: Date | null;
   readonly runtimeMs?: number | null;
+  /** A task Python Celery workers run: sent by Conveyor (`outbound`) or seen in the cluster's events; the worker that ran it. */
+  readonly celery?: { readonly source: 'outbound' | 'events'; readonly worker: string | null };
 }
 
 /** A state change, as published to SSE clients and the monitor. */
@@ -67,6 +69,8 @@ export interface WorkerInfo {
   readonly startedAt: Date;
   readonly lastSeen: Date;
   readonly online: boolean;
+  /** A Python Celery worker, seen in its events: its heartbeat frequency (s) and load average. */
+  readonly celery?: { readonly freq: number; readonly loadavg: readonly number[] };
 }
 
 /** Options a caller may set per enqueue (the HTTP API's `options`). */

@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
+import type { CeleryPublisher } from './celery/publish.ts';
 import { startRetention } from './retention.ts';
 import { StatsRecorder } from './stats.ts';
 import { pruneStore, upsertHeartbeat } from './store.ts';
@@ -61,6 +62,8 @@ export interface TaskWorkerOptions {
   readonly sandboxProcessor?: string;
   /** Sandboxed pools: the task modules the children register (TASK_MODULES, --include, the built-ins). */
   readonly sandboxModules?: readonly string[];
+  /** Celery interoperability: the relay sends committed `defineCeleryTask` tasks through it. */
+  readonly celery?: CeleryPublisher;
   /** Called in this process when a run ends (benchmarks, tests). */
   readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
@@ -367,7 +370,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 2_000);
   const prune = setInterval(() => void pruneStore(database.db).catch(() => undefined), 3_600_000);
   const retention = startRetention({ pool: database.pool, config, logger, everyMs: opts.trimEveryMs });
-  const relay = startRelay({ database, backend, registry, logger, queues });
+  const relay = startRelay({ database, backend, registry, logger, queues, ...(opts.celery ? { celery: opts.celery } : {}) });
 
   // Concurrency leases of running tasks stay alive while they run (a crashed worker's lapse).
   const renew = setInterval(() => void limiter.renew([...active.keys()]).catch(() => undefined), Math.max(500, Math.floor(config.TASK_LOCK_MS / 3)));
