@@ -25,6 +25,8 @@ export const MonitorTask = Type.Object(
     runtime_ms: Type.Union([Type.Number(), Type.Null()]),
     workflow_id: Type.Union([Type.String(), Type.Null()], { description: 'The workflow it belongs to' }),
     waiting: Type.Union([Type.String(), Type.Null()], { description: 'Why a PENDING task is not running yet: a rate or concurrency limit, earlier workflow steps' }),
+    origin: Type.Union([Type.Literal('conveyor'), Type.Literal('celery')], { description: 'Who runs it: Conveyor\'s workers, or Python Celery workers (sent by Conveyor, or seen in the cluster\'s events)' }),
+    celery_worker: Type.Union([Type.String(), Type.Null()], { description: 'The Celery worker that received or ran it' }),
   },
   { description: 'A task as the monitor shows it' },
 );
@@ -69,6 +71,9 @@ export const MonitorWorker = Type.Object({
   last_seen: Time,
   uptime_s: Type.Integer(),
   online: Type.Boolean(),
+  kind: Type.Union([Type.Literal('conveyor'), Type.Literal('celery')], { description: 'A Conveyor worker, or a Python Celery worker seen in its events' }),
+  loadavg: Type.Union([Type.Array(Type.Number()), Type.Null()], { description: 'A Celery worker\'s load average (1, 5, 15 min)' }),
+  heartbeat_s: Type.Union([Type.Number(), Type.Null()], { description: 'A Celery worker\'s heartbeat frequency; offline after twice this' }),
 });
 export type MonitorWorker = Static<typeof MonitorWorker>;
 
