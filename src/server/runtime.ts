@@ -173,7 +173,7 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
       // The processes that serve the dashboard follow the Celery cluster's events.
       if (celeryConfig.events && (role === 'monitor' || role === 'serve' || role === 'serve-primary')) {
         const { startCeleryEvents } = await import('../tasks/celery/events.ts');
-        const events = startCeleryEvents({ brokerUrl: celeryConfig.brokerUrl, database: data.database, logger, ttlSeconds: config.TASK_RESULT_TTL });
+        const events = startCeleryEvents({ brokerUrl: celeryConfig.brokerUrl, resultUrl: celeryConfig.resultUrl, database: data.database, logger, ttlSeconds: config.TASK_RESULT_TTL, readBackMs: config.CELERY_FOLLOW_MS });
         opened.push({ name: 'celery events', run: () => events.stop() });
       }
     }

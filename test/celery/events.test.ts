@@ -27,7 +27,7 @@ interface Task { task_id: string; name: string; state: string; origin: string; c
 async function startMonitor() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawnConveyor(['monitor', '--port', String(port)], { DATABASE_URL: base.url, REDIS_URL: redisBase(), TASK_PREFIX: prefix, CELERY_BROKER_URL: celeryUrl(DB) });
+  const proc = spawnConveyor(['monitor', '--port', String(port)], { DATABASE_URL: base.url, REDIS_URL: redisBase(), TASK_PREFIX: prefix, CELERY_BROKER_URL: celeryUrl(DB), CELERY_FOLLOW_MS: '1000' });
   await healthy(proc, url);
   // Subscribed once the log says so is not promised; the events of a worker already running come every 2 s anyway.
   return { proc, url };
@@ -101,12 +101,22 @@ it('lists a Celery worker and its tasks from the events, keeps the history acros
   expect(overview.history.reduce((n, m) => n + m.failed, 0)).toBeGreaterThanOrEqual(1);
   expect(overview.workers.some((w) => w.kind === 'celery')).toBe(true);
 
+  // A task finishes while no monitor runs: its events are gone, the result backend is read back.
+  const slow = python(DB, "from proj.tasks import app; print(app.send_task('proj.tasks.slow', args=[4]).id)").trim();
+  await until('the slow task seen, not finished', async () => ['PENDING', 'STARTED'].includes((await tasksOf()).find((t) => t.task_id === slow)?.state ?? ''));
+
   // The history is Conveyor's tables', not the monitor process's memory.
   expect(await monitor!.proc.stop()).toBe(0);
+  await until('Python to finish the slow task', async () => JSON.parse((await redis.get(`celery-task-meta-${slow}`)) ?? '{}').status === 'SUCCESS');
   monitor = await startMonitor();
   const after = await tasksOf();
   expect(after.find((t) => t.task_id === ids[0])).toMatchObject({ state: 'SUCCESS', origin: 'celery', celery_worker: HOST });
   expect(after.find((t) => t.task_id === ids[1])).toMatchObject({ state: 'FAILURE' });
+  const finished = await until('the slow task finished from the result backend', async () => {
+    const t = (await tasksOf()).find((x) => x.task_id === slow);
+    return t?.state === 'SUCCESS' ? t : undefined;
+  });
+  expect(finished).toMatchObject({ name: 'proj.tasks.slow', result: 4, celery_worker: HOST });
 
   // A warm shutdown says worker-offline: the monitor shows it offline at once.
   await until('the restarted monitor to hear the heartbeats', async () => (await celeryWorker())?.online === true);

@@ -25,6 +25,7 @@ export function toMonitorTask(t: TaskRecord): MonitorTask {
     waiting: t.waiting ?? null,
     origin: t.celery ? 'celery' : 'conveyor',
     celery_worker: t.celery?.worker ?? null,
+    celery_source: t.celery?.source ?? null,
   };
 }
 

@@ -27,6 +27,7 @@ export const MonitorTask = Type.Object(
     waiting: Type.Union([Type.String(), Type.Null()], { description: 'Why a PENDING task is not running yet: a rate or concurrency limit, earlier workflow steps' }),
     origin: Type.Union([Type.Literal('conveyor'), Type.Literal('celery')], { description: 'Who runs it: Conveyor\'s workers, or Python Celery workers (sent by Conveyor, or seen in the cluster\'s events)' }),
     celery_worker: Type.Union([Type.String(), Type.Null()], { description: 'The Celery worker that received or ran it' }),
+    celery_source: Type.Union([Type.Literal('outbound'), Type.Literal('events'), Type.Null()], { description: 'A Celery task sent by Conveyor (`defineCeleryTask`: it can be retried), or one only seen in the cluster\'s events' }),
   },
   { description: 'A task as the monitor shows it' },
 );

@@ -6,6 +6,11 @@
  * until twice their heartbeat frequency passes or they say `worker-offline`); tasks become
  * task records (upserted by id, never moved back from a finished state), so their history
  * outlives every monitor process, and any number of monitors may follow one cluster.
+ *
+ * Events are pub/sub, so some never arrive: those sent while no monitor listened, and — seen
+ * with Celery 5.2's `-P threads` pool, whose event buffer is not thread-safe — some
+ * `task-succeeded` of a running worker. A task left unfinished a few seconds is therefore read
+ * back from the result backend (when the cluster uses the Redis one) and finished from it.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -14,7 +19,8 @@ import { Value } from 'typebox/value';
 import type { Database } from '../../db/client.ts';
 import type { TaskState } from '../types.ts';
 import { redisDb } from './publish.ts';
-import { applyTaskEvent, recordTransitions, upsertCeleryWorker, type TaskEventRow, type Transition, type WorkerEventRow } from './rows.ts';
+import { toResultUpdate } from './follow.ts';
+import { applyResults, applyTaskEvent, quietEventTasks, recordTransitions, upsertCeleryWorker, type ResultUpdate, type TaskEventRow, type Transition, type WorkerEventRow } from './rows.ts';
 
 /** The fields of a Celery event this follower reads (every event has more). */
 export const CeleryEvent = Type.Object({
@@ -99,6 +105,10 @@ export function toWorkerRow(e: CeleryEvent): WorkerEventRow | undefined {
 
 export interface CeleryEventFollowerOptions {
   readonly brokerUrl: string;
+  /** Celery's Redis result backend, read for tasks whose finishing event did not come. */
+  readonly resultUrl?: string;
+  /** How often those are looked for. Default 5 s. */
+  readonly readBackMs?: number;
   readonly database: Database;
   readonly logger: Pick<Logger, 'warn' | 'info'>;
   readonly ttlSeconds: number;
@@ -140,11 +150,30 @@ export function startCeleryEvents(opts: CeleryEventFollowerOptions): { readonly 
   });
   const ready = sub.psubscribe(`${channel}*`).then(() => undefined);
   ready.catch(() => undefined);
+
+  // Tasks quiet for a while with no finishing event: ask the result backend.
+  const results = opts.resultUrl ? new Redis(opts.resultUrl, { connectionName: 'conveyor-celery-events-read', maxRetriesPerRequest: 2 }) : undefined;
+  results?.on('error', () => undefined);
+  const readBack = () =>
+    (busy = busy
+      .then(async () => {
+        if (!results) return;
+        const ids = await quietEventTasks(database.pool, 3_000, 500);
+        if (ids.length === 0) return;
+        const values = await results.mget(ids.map((id) => `celery-task-meta-${id}`));
+        const updates = values.flatMap((v) => (v ? [toResultUpdate(v, opts.ttlSeconds)] : [])).filter((u): u is ResultUpdate => u !== undefined && u.state !== 'STARTED');
+        await recordTransitions(database.db, database.pool, await applyResults(database.pool, updates, ['events']));
+      })
+      .catch(() => undefined));
+  const timer = results ? setInterval(() => void readBack(), opts.readBackMs ?? 5_000) : undefined;
+  timer?.unref();
   return {
     ready,
     async stop() {
+      clearInterval(timer);
       await sub.quit().catch(() => sub.disconnect());
       await busy;
+      await results?.quit().catch(() => results.disconnect());
     },
   };
 }

@@ -48,7 +48,7 @@ const RESULTS = announcing(
     waiting = NULL
   FROM (SELECT id, state, result, error, traceback, coalesce(done, now()) AS done, ttl
         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::int[]) AS u(id, state, result, error, traceback, done, ttl)) v
-  WHERE t.id = v.id AND t.celery_source = 'outbound' AND t.state NOT IN (${FINISHED}) AND t.state IS DISTINCT FROM v.state`,
+  WHERE t.id = v.id AND t.celery_source = ANY($8::text[]) AND t.state NOT IN (${FINISHED}) AND t.state IS DISTINCT FROM v.state`,
   ['celery_worker', 'started_at', 'finished_at'],
 );
 
@@ -62,8 +62,12 @@ const transitions = (rows: readonly ChangedRow[]): Transition[] =>
     runtimeMs: r.started_at && r.finished_at ? Math.max(0, r.finished_at.getTime() - r.started_at.getTime()) : null,
   }));
 
-/** Apply result-backend states to outbound Celery tasks; answers the transitions made. */
-export async function applyResults(pool: pg.Pool, updates: readonly ResultUpdate[]): Promise<Transition[]> {
+/**
+ * Apply result-backend states to Celery tasks of these sources (`outbound` by default: the
+ * result follower; `events`: the event follower's read-back of tasks whose events were
+ * missed); answers the transitions made.
+ */
+export async function applyResults(pool: pg.Pool, updates: readonly ResultUpdate[], sources: readonly ('outbound' | 'events')[] = ['outbound']): Promise<Transition[]> {
   if (updates.length === 0) return [];
   const seen = new Map(updates.map((u) => [u.id, u])); // the last state read of each task
   const list = [...seen.values()];
@@ -75,6 +79,7 @@ export async function applyResults(pool: pg.Pool, updates: readonly ResultUpdate
     list.map((u) => u.traceback ?? null),
     list.map((u) => u.doneAt?.toISOString() ?? null),
     list.map((u) => u.ttlSeconds),
+    sources,
   ]);
   return transitions(rows);
 }
@@ -84,6 +89,16 @@ export async function unfinishedOutbound(pool: pg.Pool, limit: number): Promise<
   const { rows } = await pool.query<{ id: string }>(
     `SELECT id::text AS id FROM app.tasks WHERE celery_source = 'outbound' AND state IN ('PENDING', 'STARTED', 'RETRY') ORDER BY seq LIMIT $1`,
     [limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Tasks seen in events, not finished, last changed more than `quietMs` ago: their finishing event may be lost. */
+export async function quietEventTasks(pool: pg.Pool, quietMs: number, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id::text AS id FROM app.tasks WHERE state IN ('PENDING', 'STARTED', 'RETRY') AND celery_source = 'events'
+      AND coalesce(started_at, created_at) < now() - make_interval(secs => $1) ORDER BY seq DESC LIMIT $2`,
+    [quietMs / 1000, limit],
   );
   return rows.map((r) => r.id);
 }
