@@ -339,6 +339,8 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       if (target && !celery) throw new CeleryNotConfiguredError(row.name);
       if (!(await resetTask(database.pool, id))) throw new TaskFinishedError(row.state);
       if (target) {
+        // The first run's outcome must not be read back as the new run's.
+        await celery!.forget(id);
         await sendCelery(task, target, { id, args: row.args, options: row.options, runAt: null });
         const now = await findTask(database.db, id);
         return now ? toRecord(now) : undefined;

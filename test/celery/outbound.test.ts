@@ -103,6 +103,12 @@ describe('tasks sent to Python Celery workers', () => {
     const shown = (await list.json()) as { traceback?: string; origin: string };
     expect(shown.origin).toBe('celery');
     expect(shown.traceback).toMatch(/Traceback[\s\S]*raise Boom\(message\)/);
+
+    // The dashboard's retry sends it again under the same id; the old outcome is not read back as the new one.
+    const retry = await fetch(`${url}/dashboard/api/tasks/${task_id}/retry`, { method: 'POST', headers: { authorization: auth.authorization! } });
+    expect(retry.status).toBe(200);
+    await until('the second run to fail again', async () => (py.output().match(new RegExp(`proj.tasks.fail\\[${task_id}\\] raised`, 'g')) ?? []).length === 2);
+    expect((await settled(task_id, 'FAILURE')).error).toBe('Boom: it broke');
   });
 
   it("publishes the message Python's own send_task writes (headers, properties, body)", async () => {

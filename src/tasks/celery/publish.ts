@@ -155,6 +155,8 @@ export interface CeleryPublisher {
    * `AsyncResult` reads it.
    */
   revoke(id: string, queue: string): Promise<void>;
+  /** Drop the task's stored result (before it is sent again under the same id: a retry). */
+  forget(id: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -205,6 +207,9 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
       await broker.publish(pidbox, JSON.stringify(envelope));
       const meta = JSON.stringify(revokedMeta(id));
       await results.multi().setex(`celery-task-meta-${id}`, RESULT_TTL_S, meta).publish(`celery-task-meta-${id}`, meta).exec();
+    },
+    async forget(id) {
+      await results.del(`celery-task-meta-${id}`);
     },
     async ping() {
       await broker.ping();
