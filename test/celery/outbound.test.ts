@@ -81,6 +81,8 @@ describe('tasks sent to Python Celery workers', () => {
     const done = await settled(id, 'SUCCESS');
     expect(done).toMatchObject({ task_id: id, name: 'py.mul', result: 42 });
     expect(await meta(id)).toMatchObject({ status: 'SUCCESS', result: 42 });
+    const shown = (await (await fetch(`${url}/dashboard/api/tasks/${id}`, { headers: auth })).json()) as { origin: string; celery_worker: string | null; celery_source: string };
+    expect(shown).toMatchObject({ origin: 'celery', celery_source: 'outbound', celery_worker: expect.stringMatching(/^out8@/) });
   });
 
   it('runs a task sent over POST /api/tasks, positional and keyword arguments', async () => {

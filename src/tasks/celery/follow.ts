@@ -56,8 +56,11 @@ export function toResultUpdate(raw: string, ttlSeconds: number): ResultUpdate | 
   const base = { id: meta.task_id, doneAt: celeryDate(meta.date_done), ttlSeconds };
   const tb = meta.traceback ? { traceback: meta.traceback } : {};
   switch (meta.status) {
-    case 'STARTED':
-      return { ...base, state: 'STARTED', doneAt: null };
+    case 'STARTED': {
+      // With task_track_started, Celery stores {pid, hostname} as the result.
+      const host = (meta.result as { hostname?: unknown } | null | undefined)?.hostname;
+      return { ...base, state: 'STARTED', doneAt: null, ...(typeof host === 'string' ? { worker: host } : {}) };
+    }
     case 'SUCCESS':
       return { ...base, state: 'SUCCESS', result: meta.result ?? null };
     case 'RETRY':

@@ -22,6 +22,8 @@ export interface ResultUpdate {
   readonly error?: string;
   readonly traceback?: string;
   readonly doneAt?: Date | null;
+  /** STARTED carries the worker's hostname. */
+  readonly worker?: string | null;
   readonly ttlSeconds: number;
 }
 
@@ -44,10 +46,11 @@ const RESULTS = announcing(
     started_at = CASE WHEN v.state = 'REVOKED' THEN t.started_at ELSE coalesce(t.started_at, least(v.done, now())) END,
     finished_at = CASE WHEN v.state IN (${FINISHED}) THEN v.done END,
     expires_at = CASE WHEN v.state IN (${FINISHED}) THEN v.done + make_interval(secs => v.ttl) END,
+    celery_worker = coalesce(v.worker, t.celery_worker),
     dispatched = true,
     waiting = NULL
-  FROM (SELECT id, state, result, error, traceback, coalesce(done, now()) AS done, ttl
-        FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::int[]) AS u(id, state, result, error, traceback, done, ttl)) v
+  FROM (SELECT id, state, result, error, traceback, coalesce(done, now()) AS done, ttl, worker
+        FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::int[], $9::text[]) AS u(id, state, result, error, traceback, done, ttl, worker)) v
   WHERE t.id = v.id AND t.celery_source = ANY($8::text[]) AND t.state NOT IN (${FINISHED}) AND t.state IS DISTINCT FROM v.state`,
   ['celery_worker', 'started_at', 'finished_at'],
 );
@@ -80,6 +83,7 @@ export async function applyResults(pool: pg.Pool, updates: readonly ResultUpdate
     list.map((u) => u.doneAt?.toISOString() ?? null),
     list.map((u) => u.ttlSeconds),
     sources,
+    list.map((u) => u.worker ?? null),
   ]);
   return transitions(rows);
 }
