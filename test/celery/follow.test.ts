@@ -20,6 +20,7 @@ let redis: Redis;
 let rt: Runtime;
 let py: PyWorker | undefined;
 let worker: ConveyorChild | undefined;
+let second: ConveyorChild | undefined;
 
 const env = () => ({ DATABASE_URL: base.url, REDIS_URL: redisBase(), TASK_PREFIX: prefix, CELERY_BROKER_URL: celeryUrl(DB), CELERY_FOLLOW_MS: '60000' });
 const meta = async (id: string) => {
@@ -39,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await py?.stop();
   await worker?.stop();
+  await second?.stop();
   if (rt) for (const step of rt.steps()) await step.run().catch(() => undefined);
   await redis?.flushdb().catch(() => undefined);
   redis?.disconnect();
@@ -73,12 +75,22 @@ it('revokes a task before any Python worker runs; finishes the others while no f
   expect((await tasks.getTask(revoked.id))?.state).toBe('REVOKED');
   expect(py.output()).not.toContain(`proj.tasks.mul[${revoked.id}]`);
 
-  // Live publishes reach the running follower (its read-back is a minute away here).
+  // A second worker-running process follows too: both hear every publish, one records each transition.
+  second = spawnConveyor(['worker', '--include', TASKS_MODULE], env());
+  await until('the second worker', async () => (await tasks.listWorkers()).filter((w) => w.online && !w.celery).length === 2, 30_000);
+
+  // Live publishes reach the running followers (their read-back is a minute away here).
   const live = await tasks.delay(mul, { x: 2, y: 21 });
   const liveDone = await until('the live result', async () => {
     const t = await tasks.getTask(live.id);
     return t?.state === 'SUCCESS' ? t : undefined;
   });
   expect(liveDone.result).toBe(42);
+  // Counted once in the charts, however many followers heard it: the kept task and the live one.
+  const counted = async () => Number((await base.data.database.pool.query<{ n: string }>(`SELECT coalesce(sum(succeeded), 0) AS n FROM app.task_stats_minute WHERE worker_id LIKE 'celery:%'`)).rows[0]!.n);
+  await until('both counted', async () => (await counted()) >= 2);
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(await counted()).toBe(2);
+  expect(await second.stop()).toBe(0);
   expect(await worker.stop()).toBe(0);
 });
