@@ -15,9 +15,10 @@ import { buildRuntime, type Runtime } from '../../src/server/runtime.ts';
 import { createTestData, type TestData } from '../helpers/database.ts';
 import { freePort } from '../helpers/processes.ts';
 import { assertCelery, celeryUrl, freshRedis, healthy, python, redisBase, spawnConveyor, startPyWorker, TASKS_MODULE, until, type ConveyorChild, type PyWorker } from './outbound/harness.ts';
-import { mul, mulParked } from './outbound/tasks.ts';
+import { flaky, mul, mulParked } from './outbound/tasks.ts';
 
 const DB = 8;
+const id8 = () => randomBytes(4).toString('hex');
 const prefix = `cvc_${randomBytes(4).toString('hex')}`;
 let base: TestData;
 let redis: Redis;
@@ -38,7 +39,7 @@ const env = () => ({
 
 async function getTask(id: string) {
   const res = await fetch(`${url}/api/tasks/${id}`, { headers: auth });
-  return (await res.json()) as { task_id: string; state: string; result?: unknown; error?: string; traceback?: string; name: string };
+  return (await res.json()) as { task_id: string; state: string; result?: unknown; error?: string; traceback?: string; name: string; retries: number };
 }
 const settled = (id: string, state: string, timeoutMs = 20_000) =>
   until(`task ${id} to be ${state}`, async () => {
@@ -111,6 +112,14 @@ describe('tasks sent to Python Celery workers', () => {
     expect(retry.status).toBe(200);
     await until('the second run to fail again', async () => (py.output().match(new RegExp(`proj.tasks.fail\\[${task_id}\\] raised`, 'g')) ?? []).length === 2);
     expect((await settled(task_id, 'FAILURE')).error).toBe('Boom: it broke');
+  });
+
+  it('follows a task Python retries: RETRY with its error, then SUCCESS with the retry counted', async () => {
+    const { id } = await rt.tasks!.delay(flaky, { key: id8() });
+    const retrying = await settled(id, 'RETRY');
+    expect(retrying.error).toBe('Boom: first try');
+    const done = await settled(id, 'SUCCESS');
+    expect(done).toMatchObject({ result: 2, retries: 1 });
   });
 
   it("publishes the message Python's own send_task writes (headers, properties, body)", async () => {

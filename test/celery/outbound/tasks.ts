@@ -27,3 +27,10 @@ export const mulParked = defineCeleryTask({
   payload: Type.Object({ x: Type.Number(), y: Type.Number() }),
   options: { timeoutMs: 30_000, softTimeoutMs: 20_000, expiresMs: 60_000 },
 });
+
+/** Retried once by Python (`self.retry`), then succeeds. */
+export const flaky = defineCeleryTask({
+  name: 'py.flaky',
+  celery: { name: 'proj.tasks.flaky', args: ['key'] },
+  payload: Type.Object({ key: Type.String() }),
+});

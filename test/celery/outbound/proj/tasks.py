@@ -34,3 +34,15 @@ def greet(name, greeting='hello'):
 def slow(seconds):
     time.sleep(seconds)
     return seconds
+
+
+_attempts = {}
+
+
+@app.task(bind=True, max_retries=2, default_retry_delay=0.5)
+def flaky(self, key):
+    """Fails its first run (Celery's retry), succeeds the next: answers the attempt number."""
+    n = _attempts[key] = _attempts.get(key, 0) + 1
+    if n == 1:
+        raise self.retry(exc=Boom('first try'))
+    return n
