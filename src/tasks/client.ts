@@ -313,16 +313,15 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       const task = registry.get(row.name);
       const outbound = row.celerySource !== null;
       if (outbound && !celery) throw new CeleryNotConfiguredError(row.name);
+      // A Celery task: out of its queue if it still waits there, and every Celery worker told,
+      // before the record says so (if Redis cannot be reached, nothing changed: 503).
+      if (outbound) await celery!.revoke(id, row.queue).catch((err: unknown) => Promise.reject(new BrokerUnavailableError({ cause: err })));
       const { revoked, cancelled } = await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL);
       if (!revoked) {
         const now = await findTask(database.db, id);
         throw new TaskFinishedError(now?.state ?? row.state);
       }
-      // A Celery task: out of its queue if it still waits there, and every Celery worker told.
-      if (outbound) {
-        await celery!.revoke(id, row.queue);
-        return toRecord((await findTask(database.db, id)) ?? row);
-      }
+      if (outbound) return toRecord((await findTask(database.db, id)) ?? row);
       // A waiting or delayed job leaves the broker now; a running one is stopped by its
       // worker, which sees the row; one that cannot be removed is refused at its claim.
       // Workflow steps downstream of it were revoked with it.

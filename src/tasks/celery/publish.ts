@@ -205,8 +205,12 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
         properties: { delivery_mode: 2, delivery_info: { exchange: 'celery.pidbox', routing_key: '' }, priority: 0, body_encoding: 'base64', delivery_tag: randomUUID() },
       };
       await broker.publish(pidbox, JSON.stringify(envelope));
+      // Like Celery's own writes, a finished outcome is not overwritten (a revoke racing the end).
+      const key = `celery-task-meta-${id}`;
+      const stored = await results.get(key);
+      if (stored && /"status":\s*"(SUCCESS|FAILURE|REVOKED)"/.test(stored)) return;
       const meta = JSON.stringify(revokedMeta(id));
-      await results.multi().setex(`celery-task-meta-${id}`, RESULT_TTL_S, meta).publish(`celery-task-meta-${id}`, meta).exec();
+      await results.multi().setex(key, RESULT_TTL_S, meta).publish(key, meta).exec();
     },
     async forget(id) {
       await results.del(`celery-task-meta-${id}`);
