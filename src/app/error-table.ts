@@ -16,7 +16,7 @@ import { InvalidCursor, TaskNotFound } from '../modules/tasks/errors.ts';
 import { WorkflowFinished, WorkflowNotFound } from '../modules/workflows/errors.ts';
 import { TaskEngineNotMigratedError } from '../tasks/backend.ts';
 import { InvalidCanvasError } from '../tasks/canvas.ts';
-import { BrokerUnavailableError, InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError } from '../tasks/errors.ts';
+import { BrokerUnavailableError, CeleryNotConfiguredError, InvalidArgsError, QueueFullError, TaskFinishedError, UnknownTaskError } from '../tasks/errors.ts';
 
 /** How one error is answered; `message` defaults to the error's own. */
 export interface Answer {
@@ -56,6 +56,7 @@ on(InvalidArgsError, (e) => ({ code: 'invalid_request', details: e.issues }));
 on(QueueFullError, () => ({ code: 'queue_full', headers: { 'retry-after': '1' } }));
 on(TaskFinishedError, is('conflict'));
 on(BrokerUnavailableError, is('unavailable'));
+on(CeleryNotConfiguredError, () => ({ code: 'unavailable', message: 'This task runs on Celery workers, and Celery interoperability is off (CELERY_BROKER_URL is not set)' }));
 on(TaskEngineNotMigratedError, () => ({ code: 'unavailable', message: 'The task engine is not migrated: run `conveyor migrate`' }));
 
 // Workflows

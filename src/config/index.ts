@@ -58,10 +58,12 @@ export const EnvSchema = Type.Object({
   SESSION_CACHE_MS: Int(2_000, 0, 'How long a server trusts a verified login session before checking it again (a logout through this server applies at once, through another process within this; 0 = every request)'),
   LOGIN_RATE_PER_IP: Int(20, 1, 'Login attempts per minute from one client address before 429 (per process)'),
   LOGIN_RATE_PER_USER: Int(10, 1, 'Login attempts per minute for one username before 429 (per process)'),
-  CELERY_BROKER_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of a Celery broker whose messages Conveyor\'s workers also run (tasks declaring `celery:`); unset = Celery interoperability off' })),
-  CELERY_RESULT_BACKEND: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of the Celery result backend Conveyor writes the states and results of Celery messages to; default CELERY_BROKER_URL' })),
+  CELERY_BROKER_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of a Celery broker: Conveyor\'s workers also run its messages (tasks declaring `celery:`), `defineCeleryTask` tasks are sent there, and the monitor follows its events; unset = Celery interoperability off' })),
+  CELERY_RESULT_BACKEND: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL of the Celery result backend: where Conveyor writes the results of Celery messages it runs and reads those of the tasks it sends; default CELERY_BROKER_URL' })),
   CELERY_QUEUES: Type.String({ default: 'conveyor', pattern: '^\\s*[A-Za-z0-9_.:@-]+(\\s*,\\s*[A-Za-z0-9_.:@-]+)*\\s*$', description: 'Comma-separated Celery queues Conveyor\'s workers consume (route the moved tasks there: `CELERY_TASK_ROUTES`)' }),
   CELERY_VISIBILITY_TIMEOUT: Int(3600, 1, 'Seconds a Celery message taken but not acknowledged stays invisible before a sweep puts it back on its queue (kombu\'s `visibility_timeout`)'),
+  CELERY_EVENTS: Type.Optional(Type.Boolean({ description: 'The monitor follows the Celery cluster\'s events (`celery worker -E`); default on when CELERY_BROKER_URL is set' })),
+  CELERY_FOLLOW_MS: Int(5_000, 100, 'How often unfinished tasks sent to Celery workers are read back from the result backend (besides its live notifications)'),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL; set = export OpenTelemetry traces' })),
   OTEL_SERVICE_NAME: Type.String({ default: 'conveyor', description: 'service.name of exported traces' }),
 });
@@ -84,6 +86,8 @@ export interface CeleryConfig {
   readonly resultBackendUrl: string;
   readonly queues: readonly string[];
   readonly visibilityTimeoutS: number;
+  /** The dashboard's processes follow the cluster's events (CELERY_EVENTS). */
+  readonly events: boolean;
 }
 
 export class ConfigError extends ExpectedError {
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
         resultBackendUrl: parsed.CELERY_RESULT_BACKEND ?? parsed.CELERY_BROKER_URL,
         queues: Object.freeze(parsed.CELERY_QUEUES.split(',').map((q) => q.trim()).filter(Boolean)),
         visibilityTimeoutS: parsed.CELERY_VISIBILITY_TIMEOUT,
+        events: parsed.CELERY_EVENTS ?? true,
       })
     : undefined;
   return Object.freeze({

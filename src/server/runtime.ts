@@ -13,6 +13,7 @@ import { createLogger } from '../lib/logger.ts';
 import type { ShutdownStep } from '../lib/shutdown.ts';
 import { fetchDataTask } from '../modules/external/fetch-data.task.ts';
 import type { TaskBackend } from '../tasks/backend.ts';
+import type { CeleryPublisher } from '../tasks/celery/publish.ts';
 import type { AnyTask } from '../tasks/define.ts';
 import { loadTaskModules, TaskRegistry } from '../tasks/registry.ts';
 import type { TaskClient } from '../tasks/task-client.ts';
@@ -124,11 +125,21 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
     opened.push({ name: 'database', run: () => data.close() });
     if (opts.tasks === false) return { ...base, role, data, registry, steps: () => [...opened].reverse() };
 
+    // Celery interoperability: one publisher per process for the tasks Python workers run.
+    const celeryConfig = config.celery;
+    let celery: CeleryPublisher | undefined;
+    if (celeryConfig) {
+      const { celeryPublisher } = await import('../tasks/celery/publish.ts');
+      const publisher = celeryPublisher({ brokerUrl: celeryConfig.brokerUrl, resultUrl: celeryConfig.resultBackendUrl });
+      celery = publisher;
+      opened.push({ name: 'celery broker', run: () => publisher.close() });
+    }
+
     const { openTaskBackend } = await import('../tasks/backend.ts');
     const listeners = opts.worker ? (opts.workerOptions?.queues?.length ?? registry.queues().length) : 0;
     const backend = await openTaskBackend(config, { databaseUrl: data.url, poolSize: size.broker, listeners, forWorkers: opts.worker ?? false });
     const { bullTaskClient } = await import('../tasks/client.ts');
-    const tasks = bullTaskClient({ config, registry, backend, database: data.database, ownsBackend: false });
+    const tasks = bullTaskClient({ config, registry, backend, database: data.database, ownsBackend: false, ...(celery ? { celery } : {}) });
     opened.push({ name: 'queues', run: async () => (await tasks.close(), await backend.close()) });
 
     let worker: RunningWorker | undefined;
@@ -136,8 +147,8 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
       const { startTaskWorker } = await import('../tasks/worker.ts');
       // Celery interoperability: results of Celery messages go to Celery's result backend
       // (the worker's observer); the consumer starts once the worker runs, and stops first.
-      const celery = config.celery ? await import('../tasks/celery/inbound.ts') : undefined;
-      const results = config.celery && celery ? celery.celeryResults(config.celery.resultBackendUrl) : undefined;
+      const inbound = celeryConfig ? await import('../tasks/celery/inbound.ts') : undefined;
+      const results = celeryConfig && inbound ? inbound.celeryResults(celeryConfig.resultBackendUrl) : undefined;
       if (results) opened.push({ name: 'celery results', run: () => results.close() });
       const w = opts.workerOptions ?? {};
       worker = await startTaskWorker({
@@ -153,12 +164,27 @@ export async function buildRuntime(role: Role, base: Bootstrap, opts: RuntimeOpt
         sandboxProcessor: fileURLToPath(new URL('./sandbox-child.ts', import.meta.url)),
         sandboxModules: [...config.taskModules, ...(opts.include ?? [])],
         ...(results ? { observer: results } : {}),
+        ...(celery ? { celery } : {}),
       });
       const running = worker;
       opened.push({ name: 'worker', run: () => running.close() });
-      if (config.celery && celery && results) {
-        const consumer = await celery.startCeleryConsumer({ celery: config.celery, registry, client: tasks, pool: data.database.pool, results, failureTtlSeconds: config.TASK_RESULT_TTL, logger: logger.child({ component: 'celery' }) });
+      if (celeryConfig && inbound && results) {
+        const consumer = await inbound.startCeleryConsumer({ celery: celeryConfig, registry, client: tasks, pool: data.database.pool, results, failureTtlSeconds: config.TASK_RESULT_TTL, logger: logger.child({ component: 'celery' }) });
         opened.push({ name: 'celery consumer', run: () => consumer.stop() });
+      }
+    }
+    if (celeryConfig) {
+      // Worker-running processes follow the results of the tasks sent to Celery workers.
+      if (opts.worker) {
+        const { startCeleryFollower } = await import('../tasks/celery/follow.ts');
+        const follower = startCeleryFollower({ resultUrl: celeryConfig.resultBackendUrl, database: data.database, logger, ttlSeconds: config.TASK_RESULT_TTL, everyMs: config.CELERY_FOLLOW_MS });
+        opened.push({ name: 'celery result follower', run: () => follower.stop() });
+      }
+      // The processes that serve the dashboard follow the Celery cluster's events.
+      if (celeryConfig.events && (role === 'monitor' || role === 'serve' || role === 'serve-primary')) {
+        const { startCeleryEvents } = await import('../tasks/celery/events.ts');
+        const events = startCeleryEvents({ brokerUrl: celeryConfig.brokerUrl, resultUrl: celeryConfig.resultBackendUrl, database: data.database, logger, ttlSeconds: config.TASK_RESULT_TTL, readBackMs: config.CELERY_FOLLOW_MS });
+        opened.push({ name: 'celery events', run: () => events.stop() });
       }
     }
     return { ...base, role, data, registry, backend, tasks, ...(worker ? { worker } : {}), steps: () => [...opened].reverse() };

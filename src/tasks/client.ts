@@ -18,7 +18,11 @@ import { createPgListener, type PgListener } from '../lib/pg-listen.ts';
 import type { TaskBackend, TaskJobData } from './backend.ts';
 import { describeUnserved, unservedQueues } from './coverage.ts';
 import type { AnyTask } from './define.ts';
-import { QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
+import { celeryTargetOf, type CeleryTarget } from './celery/define.ts';
+import { outboundMessage, type OutboundSource } from './celery/outbound.ts';
+import type { CeleryPublisher } from './celery/publish.ts';
+import { InvalidCanvasError } from './canvas.ts';
+import { BrokerUnavailableError, CeleryNotConfiguredError, QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
 import { extraJobData, jobOptions, storedOptions } from './job-options.ts';
 import {
   decodeCursor,
@@ -57,6 +61,8 @@ export interface BullTaskClientOptions {
   readonly database: Database;
   /** Close the backend with the client. Default true. */
   readonly ownsBackend?: boolean;
+  /** Celery interoperability: sends `defineCeleryTask` tasks to Python workers. Unset = such tasks are refused. */
+  readonly celery?: CeleryPublisher;
 }
 
 type Job = { name: string; data: TaskJobData; opts: JobsOptions };
@@ -80,7 +86,7 @@ function parseChanges(payload: string): TaskEvent[] {
 }
 
 export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
-  const { config, registry, backend, database } = opts;
+  const { config, registry, backend, database, celery } = opts;
   const queues = () => registry.queues();
   const writer = taskWriter(database.pool);
   const waiting = new Map<string, { count: number; at: number }>();
@@ -136,6 +142,47 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     return { row, job: { name: task.name, data, opts: jobOptions(task, { ...options, taskId: id }) } };
   }
 
+  /**
+   * A task Python workers run: the row first (PENDING, not yet handed over), then the Celery
+   * message, then the mark. If the message cannot be sent the row is taken back and the call
+   * fails (503); a crash between send and mark has the relay's sweep send it again.
+   */
+  async function enqueueCelery(task: AnyTask, target: CeleryTarget, args: unknown, options: EnqueueOptions, id: string) {
+    if (!celery) throw new CeleryNotConfiguredError(task.name);
+    const { row: native } = prepare(task, args, options, id);
+    const row: NewTask = { ...native, queue: target.queue, celerySource: 'outbound' };
+    if (options.uniqueKey !== undefined) {
+      const key = options.uniqueKey;
+      const once = async (tx: Executor) => {
+        const twin = await lockUniqueTwin(tx, task.name, key, options.uniqueForMs ?? 0);
+        if (twin) return twin;
+        await insertTasksInTransaction(tx, [{ ...row, uniqueKey: key }]);
+        return undefined;
+      };
+      const twin = options.tx ? await once(options.tx) : await database.db.transaction(once);
+      if (twin) return { id: twin.id, state: twin.state, deduplicated: true as const };
+      if (!options.tx) await sendCelery(task, target, row).catch(() => undefined); // committed: the relay sends what did not go now
+      return { id, state: 'PENDING' as const };
+    }
+    if (options.tx) {
+      await insertTasksInTransaction(options.tx, [row]);
+      return { id, state: 'PENDING' as const };
+    }
+    await writer.insert(row);
+    try {
+      await sendCelery(task, target, row);
+    } catch (err) {
+      await forgetTask(database.pool, id).catch(() => undefined);
+      throw new BrokerUnavailableError({ cause: err });
+    }
+    return { id, state: 'PENDING' as const };
+  }
+
+  async function sendCelery(task: AnyTask, target: CeleryTarget, row: OutboundSource): Promise<void> {
+    await celery!.send([outboundMessage(task, target, row)]);
+    await markDispatched(database.pool, [row.id]);
+  }
+
   // Live events: one LISTEN connection, opened on the first subscriber.
   const listeners = new Set<(e: TaskEvent) => void>();
   const watchers = new Map<string, Set<() => void>>();
@@ -162,6 +209,8 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       if (!task) throw new UnknownTaskError(name);
       validateArgs(task, args);
       const id = options.taskId ?? randomUUID();
+      const target = celeryTargetOf(task);
+      if (target) return enqueueCelery(task, target, args, options, id);
       const { row, job } = prepare(task, args, options, id);
       if (options.uniqueKey !== undefined) {
         // Checked and written under a lock on the name and key, in one transaction (the
@@ -200,6 +249,8 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     async workflow(canvas, wopts = {}) {
       const id = randomUUID();
       const { rows, output, canvas: annotated } = planRows(registry, canvas, id, wopts);
+      const remote = rows.find((r) => celeryTargetOf(registry.get(r.name)));
+      if (remote) throw new InvalidCanvasError([{ field: 'body', message: `${remote.name} runs on Celery workers: workflows take Conveyor's own tasks only` }]);
       const wf = { id, canvas: annotated, output, createdBy: wopts.createdBy ?? null, requestId: wopts.requestId ?? null };
       if (wopts.tx) {
         await insertWorkflow(wopts.tx, wf, rows);
@@ -257,11 +308,17 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       // REVOKED is final like SUCCESS and FAILURE: revoking again is a 409, as the contract says.
       if (finishedStates.has(row.state)) throw new TaskFinishedError(row.state);
       const task = registry.get(row.name);
+      const outbound = row.celerySource !== null;
+      if (outbound && !celery) throw new CeleryNotConfiguredError(row.name);
+      // A Celery task: out of its queue if it still waits there, and every Celery worker told,
+      // before the record says so (if Redis cannot be reached, nothing changed: 503).
+      if (outbound) await celery!.revoke(id, row.queue).catch((err: unknown) => Promise.reject(new BrokerUnavailableError({ cause: err })));
       const { revoked, cancelled } = await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL);
       if (!revoked) {
         const now = await findTask(database.db, id);
         throw new TaskFinishedError(now?.state ?? row.state);
       }
+      if (outbound) return toRecord((await findTask(database.db, id)) ?? row);
       // A waiting or delayed job leaves the broker now; a running one is stopped by its
       // worker, which sees the row; one that cannot be removed is refused at its claim.
       // Workflow steps downstream of it were revoked with it.
@@ -274,7 +331,16 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       if (!finishedStates.has(row.state)) throw new TaskFinishedError(row.state);
       const task = registry.get(row.name);
       if (!task) throw new UnknownTaskError(row.name);
+      const target = celeryTargetOf(task);
+      if (target && !celery) throw new CeleryNotConfiguredError(row.name);
       if (!(await resetTask(database.pool, id))) throw new TaskFinishedError(row.state);
+      if (target) {
+        // The first run's outcome must not be read back as the new run's.
+        await celery!.forget(id);
+        await sendCelery(task, target, { id, args: row.args, options: row.options, runAt: null });
+        const now = await findTask(database.db, id);
+        return now ? toRecord(now) : undefined;
+      }
       const { expiresAt: _e, ...kept } = row.options; // a retry from the dashboard is a new start: no expiry
       const { job } = prepare(task, row.args, { createdBy: row.createdBy, ...(row.requestId ? { requestId: row.requestId } : {}), ...kept }, id);
       await add(row.queue, job);
@@ -312,6 +378,7 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
     },
     readiness: [
       { name: 'broker', check: () => backend.ping() },
+      ...(celery ? [{ name: 'celery', check: () => celery.ping() }] : []),
       {
         name: 'workers',
         check: async () => {

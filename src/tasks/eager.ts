@@ -65,7 +65,7 @@ export function eagerTaskClient(opts: { registry: TaskRegistry; config?: Pick<Co
     id: t.id, seq: 0, name: t.name, queue: t.queue, state: t.state, args: t.args, result: t.result ?? null, error: t.error ?? null,
     traceback: t.traceback ?? null, attempts: t.retries + 1, retries: t.retries, options: {}, createdBy: t.createdBy ?? null, requestId: null, traceId: null,
     workerId: null, createdAt: t.createdAt, runAt: null, startedAt: t.startedAt ?? null, finishedAt: t.finishedAt ?? null, expiresAt: null, dispatched: true,
-    workflowId: t.workflowId ?? null, deps: null, remaining: 0, previous: null, uniqueKey: null, waiting: null,
+    workflowId: t.workflowId ?? null, deps: null, remaining: 0, previous: null, uniqueKey: null, waiting: null, celerySource: null, celeryWorker: null,
   });
 
   /** Inline, step after step: each task once every task it waits for succeeded; downstream of a failure is revoked. */

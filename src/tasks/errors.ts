@@ -44,3 +44,11 @@ export class BrokerUnavailableError extends Error {
     super('The task broker cannot be reached right now', options);
   }
 }
+
+/** A Celery task (`defineCeleryTask`) was enqueued or revoked while CELERY_BROKER_URL is unset. */
+export class CeleryNotConfiguredError extends Error {
+  override name = 'CeleryNotConfiguredError';
+  constructor(task: string) {
+    super(`${task} runs on Celery workers, and CELERY_BROKER_URL is not set`);
+  }
+}

@@ -25,13 +25,14 @@ const FINISHED = finishedStateList.map((s) => `'${s}'`).join(', ');
  * `WITH changed AS (<statement> RETURNING id, state, name, retries)` plus the notification
  * of its rows, in chunks small enough for a payload; answers the changed rows' ids.
  */
-function announcing(statement: string): string {
-  return `WITH changed AS (${statement} RETURNING t.id, t.state, t.name, t.retries),
+export function announcing(statement: string, extra: readonly string[] = []): string {
+  const more = extra.map((e) => `, ${e}`).join('');
+  return `WITH changed AS (${statement} RETURNING t.id, t.state, t.name, t.retries${extra.map((e) => `, t.${e}`).join('')}),
     sent AS (
       SELECT pg_notify('${TASK_CHANNEL}', json_agg(json_build_array(id, state, name, retries))::text)
       FROM (SELECT *, (row_number() OVER ()) / ${PER_NOTIFICATION} AS chunk FROM changed) c GROUP BY chunk
     )
-    SELECT id::text AS id FROM changed WHERE (SELECT count(*) FROM sent) >= 0`;
+    SELECT id::text AS id, state${more} FROM changed WHERE (SELECT count(*) FROM sent) >= 0`;
 }
 
 export interface NewTask {
@@ -50,6 +51,8 @@ export interface NewTask {
   readonly deps?: readonly string[];
   readonly previous?: PreviousSpec | null;
   readonly uniqueKey?: string;
+  /** A task Python Celery workers run (`defineCeleryTask`): `outbound`. */
+  readonly celerySource?: 'outbound';
 }
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -70,17 +73,18 @@ function insertParams(rows: readonly NewTask[]): unknown[] {
     rows.map((r) => (r.deps?.length ? JSON.stringify(r.deps) : null)),
     rows.map((r) => (r.previous ? JSON.stringify(r.previous) : null)),
     rows.map((r) => r.uniqueKey ?? null),
+    rows.map((r) => r.celerySource ?? null),
   ];
 }
 
 const INSERT = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, run_at, dispatched, options,
-    workflow_id, deps, remaining, previous, unique_key, waiting)
+    workflow_id, deps, remaining, previous, unique_key, waiting, celery_source)
   SELECT id, name, queue, 'PENDING', args, created_by, request_id, trace_id, run_at, dispatched, options,
     workflow_id, ARRAY(SELECT jsonb_array_elements_text(deps)::uuid), coalesce(jsonb_array_length(deps), 0), previous, unique_key,
-    CASE WHEN jsonb_array_length(deps) > 0 THEN 'waiting for earlier workflow steps' END
+    CASE WHEN jsonb_array_length(deps) > 0 THEN 'waiting for earlier workflow steps' END, celery_source
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::boolean[], $10::jsonb[],
-      $11::uuid[], $12::jsonb[], $13::jsonb[], $14::text[])
-    AS v(id, name, queue, args, created_by, request_id, trace_id, run_at, dispatched, options, workflow_id, deps, previous, unique_key)
+      $11::uuid[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])
+    AS v(id, name, queue, args, created_by, request_id, trace_id, run_at, dispatched, options, workflow_id, deps, previous, unique_key, celery_source)
   ON CONFLICT (id) DO NOTHING`);
 
 /** Create tasks in PENDING; an id that exists already is left as it is (an enqueue with a chosen id). */
@@ -426,6 +430,7 @@ export function toRecord(r: TaskRow): TaskRecord {
     finishedAt: r.finishedAt,
     runtimeMs: runtime,
     ...(r.options.origin ? { origin: r.options.origin.kind } : {}),
+    ...(r.celerySource ? { celery: { source: r.celerySource, worker: r.celeryWorker } } : {}),
   };
 }
 

@@ -30,9 +30,9 @@ export class TaskRegistry {
     return [...this.#tasks.values()];
   }
 
-  /** Every queue some task goes to (`default` always included). */
+  /** Every queue some task Conveyor's workers run goes to (`default` always included); Celery tasks' queues are Python's. */
   queues(): string[] {
-    return [...new Set(['default', ...this.all().map((t) => t.options.queue ?? 'default')])];
+    return [...new Set(['default', ...this.all().filter((t) => !('celeryTarget' in t)).map((t) => t.options.queue ?? 'default')])];
   }
 }
 

@@ -11,6 +11,9 @@ import { createPgListener } from '../lib/pg-listen.ts';
 import type { TaskBackend, TaskJobData } from './backend.ts';
 import { resolveSpec, specTasks } from './canvas.ts';
 import { extraJobData, jobOptions } from './job-options.ts';
+import { celeryTargetOf } from './celery/define.ts';
+import { outboundMessage } from './celery/outbound.ts';
+import type { CeleryPublisher } from './celery/publish.ts';
 import { markDispatched, OUTBOX_CHANNEL, tasksByIds, undispatched } from './records.ts';
 import type { TaskRegistry } from './registry.ts';
 import type { TaskRow } from './table.ts';
@@ -24,6 +27,31 @@ export interface RelayOptions {
   readonly queues: readonly string[];
   /** Default 5 s. */
   readonly sweepEveryMs?: number;
+  /** Sends committed Celery tasks (`defineCeleryTask`), whatever their queue. */
+  readonly celery?: CeleryPublisher;
+}
+
+/**
+ * Committed Celery tasks go to Python's broker. A Celery message has no id the broker
+ * deduplicates by, so each is claimed first (`dispatched`, by one relay only) and then sent:
+ * two relays never send one twice; a relay that dies between the two loses that send.
+ */
+async function relayCelery(database: Database, registry: TaskRegistry, celery: CeleryPublisher, rows: readonly TaskRow[]): Promise<void> {
+  const candidates = rows.filter((r) => r.state === 'PENDING' && !r.dispatched && celeryTargetOf(registry.get(r.name)));
+  if (candidates.length === 0) return;
+  const { rows: claimed } = await database.pool.query<{ id: string }>(
+    `UPDATE app.tasks SET dispatched = true WHERE id = ANY($1::uuid[]) AND NOT dispatched AND state = 'PENDING' RETURNING id::text AS id`,
+    [candidates.map((r) => r.id)],
+  );
+  const mine = new Set(claimed.map((r) => r.id));
+  const messages = candidates.filter((r) => mine.has(r.id)).map((r) => outboundMessage(registry.get(r.name)!, celeryTargetOf(registry.get(r.name))!, r));
+  try {
+    await celery.send(messages);
+  } catch (err) {
+    // Not sent: give them back to the next sweep.
+    await database.pool.query('UPDATE app.tasks SET dispatched = false WHERE id = ANY($1::uuid[])', [[...mine]]).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -83,7 +111,8 @@ export function startRelay(opts: RelayOptions): { stop(): Promise<void> } {
   const relay = (rows: TaskRow[]) =>
     (busy = busy
       .then(async () => {
-        const mine = rows.filter((r) => queues.has(r.queue));
+        if (opts.celery) await relayCelery(database, registry, opts.celery, rows.filter((r) => r.celerySource === 'outbound'));
+        const mine = rows.filter((r) => queues.has(r.queue) && r.celerySource === null);
         if (mine.length === 0) return;
         await markDispatched(database.pool, await dispatchRows(backend, registry, mine, database.db));
       })

@@ -37,7 +37,12 @@ export async function listWorkers(db: Db): Promise<WorkerInfo[]> {
     .where(gte(taskWorkers.lastSeen, new Date(Date.now() - 3600_000)))
     .orderBy(desc(taskWorkers.lastSeen));
   const now = Date.now();
-  return rows.map((r) => ({ ...r, online: now - r.lastSeen.getTime() < ONLINE_MS }));
+  return rows.map(({ celeryFreq, celeryLoadavg, celeryOffline, ...r }) =>
+    celeryFreq === null
+      ? { ...r, online: now - r.lastSeen.getTime() < ONLINE_MS }
+      : // A Celery worker is offline once it said so, or after twice its heartbeat frequency (Flower's rule).
+        { ...r, online: !celeryOffline && now - r.lastSeen.getTime() < 2 * celeryFreq * 1000, celery: { freq: celeryFreq, loadavg: celeryLoadavg ?? [] } },
+  );
 }
 
 export interface MinuteSample {

@@ -5,7 +5,7 @@
  * Redis) only delivers, retries and schedules: it keeps no task once it has run.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, jsonb, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, primaryKey, real, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { app } from '../db/pg-schema.ts';
 import { taskStates, type TaskOrigin } from './types.ts';
 
@@ -69,6 +69,13 @@ export const tasks = app.table(
     uniqueKey: text('unique_key'),
     /** Why a PENDING task is not running yet (a rate or concurrency limit, a workflow step waiting), for the dashboard. */
     waiting: text('waiting'),
+    /**
+     * A task Python Celery workers run: `outbound` (sent by Conveyor, a `defineCeleryTask`; its
+     * state follows the result backend) or `events` (seen in the Celery cluster's events).
+     */
+    celerySource: text('celery_source', { enum: ['outbound', 'events'] }),
+    /** The Celery worker (hostname) that received or ran it, from the events. */
+    celeryWorker: text('celery_worker'),
   },
   (t) => [
     check('tasks_state_check', sql`${t.state} in (${stateList})`),
@@ -82,6 +89,8 @@ export const tasks = app.table(
     index('tasks_args_trgm_idx').using('gin', sql`(${t.args}::text) gin_trgm_ops`),
     index('tasks_workflow_idx').on(t.workflowId).where(sql`${t.workflowId} is not null`),
     index('tasks_unique_idx').on(t.name, t.uniqueKey, t.seq).where(sql`${t.uniqueKey} is not null`),
+    // What the Celery result follower reads back: outbound tasks not finished yet.
+    index('tasks_celery_unfinished_idx').on(t.seq).where(sql`${t.celerySource} = 'outbound' and ${t.state} in ('PENDING', 'STARTED', 'RETRY')`),
   ],
 );
 
@@ -142,6 +151,12 @@ export const taskWorkers = app.table('task_workers', {
   memoryBytes: bigint('memory_bytes', { mode: 'number' }).notNull().default(0),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
   lastSeen: timestamp('last_seen', { withTimezone: true }).notNull(),
+  /** A Celery worker (seen in its events): its heartbeat frequency in seconds; it is offline after twice that. Null for Conveyor's. */
+  celeryFreq: real('celery_freq'),
+  /** A Celery worker's load average (1, 5, 15 min) from its heartbeat. */
+  celeryLoadavg: jsonb('celery_loadavg').$type<number[]>(),
+  /** A Celery worker that said `worker-offline`. */
+  celeryOffline: boolean('celery_offline').notNull().default(false),
 });
 
 /**

@@ -52,6 +52,8 @@ export interface TaskRecord {
   readonly runtimeMs?: number | null;
   /** `celery` for a task that came from a Celery message; absent for Conveyor's own. */
   readonly origin?: string;
+  /** A task Python Celery workers run: sent by Conveyor (`outbound`) or seen in the cluster's events; the worker that ran it. */
+  readonly celery?: { readonly source: 'outbound' | 'events'; readonly worker: string | null };
 }
 
 /** A state change, as published to SSE clients and the monitor. */
@@ -79,6 +81,8 @@ export interface WorkerInfo {
   readonly startedAt: Date;
   readonly lastSeen: Date;
   readonly online: boolean;
+  /** A Python Celery worker, seen in its events: its heartbeat frequency (s) and load average. */
+  readonly celery?: { readonly freq: number; readonly loadavg: readonly number[] };
 }
 
 /** Options a caller may set per enqueue (the HTTP API's `options`). */

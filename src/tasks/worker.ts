@@ -29,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
+import type { CeleryPublisher } from './celery/publish.ts';
 import { startRetention } from './retention.ts';
 import { StatsRecorder } from './stats.ts';
 import { pruneStore, upsertHeartbeat } from './store.ts';
@@ -64,6 +65,8 @@ export interface TaskWorkerOptions {
   readonly sandboxModules?: readonly string[];
   /** Told of the transitions of tasks that carry an origin (Celery's result backend). */
   readonly observer?: TaskObserver;
+  /** Celery interoperability: the relay sends committed `defineCeleryTask` tasks through it. */
+  readonly celery?: CeleryPublisher;
   /** Called in this process when a run ends (benchmarks, tests). */
   readonly onSettled?: (taskId: string, outcome: 'completed' | 'failed') => void;
 }
@@ -403,7 +406,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   const heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 2_000);
   const prune = setInterval(() => void pruneStore(database.db).catch(() => undefined), 3_600_000);
   const retention = startRetention({ pool: database.pool, config, logger, everyMs: opts.trimEveryMs });
-  const relay = startRelay({ database, backend, registry, logger, queues });
+  const relay = startRelay({ database, backend, registry, logger, queues, ...(opts.celery ? { celery: opts.celery } : {}) });
 
   // Concurrency leases of running tasks stay alive while they run (a crashed worker's lapse).
   const renew = setInterval(() => void limiter.renew([...active.keys()]).catch(() => undefined), Math.max(500, Math.floor(config.TASK_LOCK_MS / 3)));

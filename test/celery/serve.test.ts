@@ -33,7 +33,9 @@ describe('serve with CELERY_BROKER_URL (embedded mode)', () => {
     const rt = await buildRuntime('serve', { command: 'serve', config, logger: pino({ level: 'silent' }) }, { worker: true });
     const steps = await startHttp(rt, { watchWorkers: false });
     try {
-      expect(steps.map((s) => s.name)).toEqual(['http', 'celery consumer', 'worker', 'celery results', 'queues', 'database']);
+      // Nothing taken from Celery is left half done: the event and result followers stop, then
+      // the consumer (finishing its hand-overs), then the worker; the Celery connections last.
+      expect(steps.map((s) => s.name)).toEqual(['http', 'celery events', 'celery result follower', 'celery consumer', 'worker', 'celery results', 'queues', 'celery broker', 'database']);
       const py = pyClient(broker, QUEUE);
       const [sent] = await py<{ id: string }>([{ op: 'delay', name: 'proj.tasks.add', args: [20], kwargs: { b: 22 } }]);
       const [got] = await py<{ ok: boolean; result?: unknown }>([{ op: 'get', id: sent!.id, timeout: 30 }]);

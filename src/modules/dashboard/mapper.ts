@@ -23,7 +23,9 @@ export function toMonitorTask(t: TaskRecord): MonitorTask {
     runtime_ms: t.runtimeMs ?? null,
     workflow_id: t.workflowId ?? null,
     waiting: t.waiting ?? null,
-    ...(t.origin ? { origin: t.origin } : {}),
+    origin: t.celery ? 'celery' : 'conveyor',
+    celery_worker: t.celery?.worker ?? null,
+    celery_source: t.celery?.source ?? (t.origin === 'celery' ? 'message' : null),
   };
 }
 
@@ -65,6 +67,9 @@ export function toMonitorWorker(w: WorkerInfo, now = Date.now()): MonitorWorker 
     last_seen: w.lastSeen.toISOString(),
     uptime_s: Math.max(0, Math.round(((w.online ? now : w.lastSeen.getTime()) - w.startedAt.getTime()) / 1000)),
     online: w.online,
+    kind: w.celery ? 'celery' : 'conveyor',
+    loadavg: w.celery ? [...w.celery.loadavg] : null,
+    heartbeat_s: w.celery?.freq ?? null,
   };
 }
 

@@ -25,7 +25,9 @@ export const MonitorTask = Type.Object(
     runtime_ms: Type.Union([Type.Number(), Type.Null()]),
     workflow_id: Type.Union([Type.String(), Type.Null()], { description: 'The workflow it belongs to' }),
     waiting: Type.Union([Type.String(), Type.Null()], { description: 'Why a PENDING task is not running yet: a rate or concurrency limit, earlier workflow steps' }),
-    origin: Type.Optional(Type.String({ description: '`celery` for a task that came from a Celery message' })),
+    origin: Type.Union([Type.Literal('conveyor'), Type.Literal('celery')], { description: 'Who runs it: Conveyor\'s workers (its own tasks, and Celery messages Conveyor consumes), or Python Celery workers (sent by Conveyor, or seen in the cluster\'s events)' }),
+    celery_worker: Type.Union([Type.String(), Type.Null()], { description: 'The Celery worker that received or ran it' }),
+    celery_source: Type.Union([Type.Literal('message'), Type.Literal('outbound'), Type.Literal('events'), Type.Null()], { description: 'A Celery message sent by Python and run by Conveyor (`message`), a Celery task sent by Conveyor (`defineCeleryTask`: it can be retried), or one only seen in the cluster\'s events' }),
   },
   { description: 'A task as the monitor shows it' },
 );
@@ -70,6 +72,9 @@ export const MonitorWorker = Type.Object({
   last_seen: Time,
   uptime_s: Type.Integer(),
   online: Type.Boolean(),
+  kind: Type.Union([Type.Literal('conveyor'), Type.Literal('celery')], { description: 'A Conveyor worker, or a Python Celery worker seen in its events' }),
+  loadavg: Type.Union([Type.Array(Type.Number()), Type.Null()], { description: 'A Celery worker\'s load average (1, 5, 15 min)' }),
+  heartbeat_s: Type.Union([Type.Number(), Type.Null()], { description: 'A Celery worker\'s heartbeat frequency; offline after twice this' }),
 });
 export type MonitorWorker = Static<typeof MonitorWorker>;
 

@@ -9,7 +9,8 @@ export function canRevoke(task) {
 }
 
 export function canRetry(task) {
-  return task.state === 'FAILURE' || task.state === 'REVOKED';
+  // A Celery task only seen in the cluster's events: Conveyor does not know how to send it again.
+  return (task.state === 'FAILURE' || task.state === 'REVOKED') && task.celery_source !== 'events';
 }
 
 /** Buttons for one task; `report(message, isError)` tells the user what happened. */

@@ -33,6 +33,11 @@ export function badge(state) {
   return h('span', { class: `badge ${state}` }, state);
 }
 
+/** "Celery" beside a Python Celery worker or a task Celery workers run (origin / kind from the API). */
+export function celeryBadge(item) {
+  return item.origin === 'celery' || item.kind === 'celery' ? h('span', { class: 'badge celery', title: 'Python Celery' }, 'Celery') : null;
+}
+
 /** A table inside a horizontally scrolling wrapper; columns: [{ label, num? }]. */
 export function table(caption, columns, rows) {
   return h('div', { class: 'table-wrap' },

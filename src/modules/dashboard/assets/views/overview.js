@@ -1,7 +1,7 @@
 // Overview: the last hour as charts (tasks per minute, runtime percentiles), queue depth
 // per queue and the workers online, refreshed by the live snapshot every few seconds.
 import { api } from '../lib/api.js';
-import { badge, h, replace, table } from '../lib/dom.js';
+import { badge, celeryBadge, h, replace, table } from '../lib/dom.js';
 import { ago, count, ms } from '../lib/format.js';
 import * as live from '../lib/live.js';
 
@@ -112,8 +112,8 @@ export function overviewView(main) {
       ? h('p', { class: 'muted' }, 'No worker is online. Start one with conveyor worker.')
       : table('Workers online', [{ label: 'Worker' }, { label: 'Active', num: true }, { label: 'Processed', num: true }, { label: 'Seen' }, { label: 'State' }],
         online.map((w) => h('tr', {},
-          h('th', { scope: 'row' }, `${w.host}:${w.pid}`),
-          h('td', { class: 'num' }, `${w.active} / ${w.concurrency}`),
+          h('th', { scope: 'row' }, `${w.host}:${w.pid}`, celeryBadge(w)),
+          h('td', { class: 'num' }, w.kind === 'celery' ? String(w.active) : `${w.active} / ${w.concurrency}`),
           h('td', { class: 'num' }, count(w.processed)),
           h('td', {}, ago(w.last_seen)),
           h('td', {}, badge('online'))))));

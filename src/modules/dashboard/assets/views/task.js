@@ -2,7 +2,7 @@
 // revoke/retry; redrawn when an event for it arrives.
 import { actionButtons } from '../lib/actions.js';
 import { api } from '../lib/api.js';
-import { badge, h, replace } from '../lib/dom.js';
+import { badge, celeryBadge, h, replace } from '../lib/dom.js';
 import { json, ms, time } from '../lib/format.js';
 import * as live from '../lib/live.js';
 
@@ -26,7 +26,7 @@ export function taskView(main, id) {
     replace(main,
       h('p', {}, h('a', { href: '/dashboard/tasks', 'data-nav': true }, '← All tasks')),
       h('div', { class: 'detail-head' },
-        h('h1', {}, t.name, ' ', h('span', { class: 'mono muted' }, t.task_id)),
+        h('h1', {}, t.name, celeryBadge(t), ' ', h('span', { class: 'mono muted' }, t.task_id)),
         h('span', { id: 'task-state' }, badge(t.state)),
         h('div', { class: 'actions' }, actionButtons(t, { report, onDone: draw }))),
       status,
@@ -36,8 +36,9 @@ export function taskView(main, id) {
             h('dt', {}, 'State'), h('dd', {}, t.state),
             t.waiting && [h('dt', {}, 'Waiting'), h('dd', { id: 'task-waiting' }, t.waiting)],
             t.workflow_id && [h('dt', {}, 'Workflow'), h('dd', {}, h('a', { href: `/dashboard/workflows/${encodeURIComponent(t.workflow_id)}`, 'data-nav': true, id: 'task-workflow' }, t.workflow_id))],
-            t.origin && [h('dt', {}, 'From'), h('dd', { id: 'task-origin' }, t.origin === 'celery' ? 'a Celery message' : t.origin)],
+            t.celery_source === 'message' && [h('dt', {}, 'From'), h('dd', { id: 'task-from' }, 'a Celery message')],
             h('dt', {}, 'Queue'), h('dd', {}, t.queue),
+            t.origin === 'celery' && [h('dt', {}, 'Runs on'), h('dd', { id: 'task-origin' }, 'Python Celery', t.celery_worker ? ` (${t.celery_worker})` : '')],
             h('dt', {}, 'Attempts'), h('dd', {}, String(t.attempts)),
             h('dt', {}, 'Retries'), h('dd', {}, String(t.retries)),
             h('dt', {}, 'Runtime'), h('dd', {}, ms(t.runtime_ms)),

@@ -2,7 +2,7 @@
 // tasks appear at the top and states change in place as events arrive.
 import { actionButtons } from '../lib/actions.js';
 import { api } from '../lib/api.js';
-import { badge, h, replace, table } from '../lib/dom.js';
+import { badge, celeryBadge, h, replace, table } from '../lib/dom.js';
 import { ago, ms, shortId } from '../lib/format.js';
 import * as live from '../lib/live.js';
 import { navigate } from '../lib/router.js';
@@ -49,7 +49,7 @@ export function tasksView(main) {
   const shown = new Map(); // task_id → the record its row shows
   const row = (t) => h('tr', { dataset: { task: t.task_id } },
     h('th', { scope: 'row' }, h('a', { href: `/dashboard/tasks/${encodeURIComponent(t.task_id)}`, 'data-nav': true, class: 'mono', title: t.task_id }, shortId(t.task_id))),
-    h('td', {}, t.name),
+    h('td', {}, t.name, celeryBadge(t)),
     h('td', { class: 'state' }, badge(t.state)),
     h('td', { class: 'args', title: JSON.stringify(t.args) }, argsText(t.args)),
     h('td', {}, h('time', { datetime: t.created_at, title: t.created_at }, ago(t.created_at))),

@@ -1,7 +1,7 @@
 // Workers: one row per worker process seen in the last hour; a worker turns offline a few
 // seconds after its last heartbeat (pushed by the live snapshot).
 import { api } from '../lib/api.js';
-import { badge, h, replace, table } from '../lib/dom.js';
+import { badge, celeryBadge, h, replace, table } from '../lib/dom.js';
 import { ago, bytes, count, duration } from '../lib/format.js';
 import * as live from '../lib/live.js';
 
@@ -15,21 +15,21 @@ export function workersView(main) {
     const online = workers.filter((w) => w.online).length;
     summary.textContent = `${online} online, ${workers.length - online} offline (seen in the last hour).`;
     replace(body, workers.length === 0
-      ? h('p', { class: 'muted' }, 'No worker has reported yet. Start one with conveyor worker.')
+      ? h('p', { class: 'muted' }, 'No worker has reported yet. Start one with conveyor worker (Celery workers appear with celery worker -E).')
       : table('Workers', [
         { label: 'Status' }, { label: 'Host' }, { label: 'PID', num: true }, { label: 'Queues' }, { label: 'Concurrency', num: true },
         { label: 'Active', num: true }, { label: 'Processed', num: true }, { label: 'Failed', num: true }, { label: 'Memory', num: true },
         { label: 'Uptime', num: true }, { label: 'Last seen' },
       ], workers.map((w) => h('tr', { class: w.online ? '' : 'offline', dataset: { worker: w.id } },
         h('td', {}, badge(w.online ? 'online' : 'offline')),
-        h('th', { scope: 'row' }, w.host),
+        h('th', { scope: 'row' }, w.host, celeryBadge(w)),
         h('td', { class: 'num' }, w.pid),
-        h('td', {}, w.queues.join(', ')),
-        h('td', { class: 'num' }, w.concurrency),
+        h('td', {}, w.kind === 'celery' ? h('span', { class: 'muted', title: 'load average (1, 5, 15 min)' }, `load ${(w.loadavg ?? []).join(' ')}`) : w.queues.join(', ')),
+        h('td', { class: 'num' }, w.kind === 'celery' ? '—' : w.concurrency),
         h('td', { class: 'num' }, w.active),
         h('td', { class: 'num' }, count(w.processed)),
         h('td', { class: 'num' }, count(w.failed)),
-        h('td', { class: 'num' }, bytes(w.memory_bytes)),
+        h('td', { class: 'num' }, w.kind === 'celery' ? '—' : bytes(w.memory_bytes)),
         h('td', { class: 'num' }, duration(w.uptime_s)),
         h('td', {}, h('time', { datetime: w.last_seen }, ago(w.last_seen)))))));
   };
