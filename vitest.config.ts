@@ -25,7 +25,6 @@ export default defineConfig({
       { extends: true, test: { name: 'tasks-postgres', include: tasks, env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'postgres' } } },
       { extends: true, test: { name: 'celery', include: ['test/celery/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'redis' } } },
       { extends: true, test: { name: 'tasks-embedded', include: tasks, env: { CONVEYOR_TEST_DB: 'embedded', CONVEYOR_TEST_BROKER: 'embedded' } } },
-      { extends: true, test: { name: 'celery', include: ['test/celery/**/*.test.ts'], env: { CONVEYOR_TEST_DB: 'postgres', CONVEYOR_TEST_BROKER: 'redis' } } },
     ],
     coverage: {
       provider: 'v8',

@@ -20,6 +20,7 @@ import type { Database } from '../../db/client.ts';
 import type { TaskState } from '../types.ts';
 import { redisDb } from './publish.ts';
 import { toResultUpdate } from './follow.ts';
+import { resultKey } from './protocol.ts';
 import { applyResults, applyTaskEvent, quietEventTasks, recordTransitions, upsertCeleryWorker, type ResultUpdate, type TaskEventRow, type Transition, type WorkerEventRow } from './rows.ts';
 
 /** The fields of a Celery event this follower reads (every event has more). */
@@ -160,7 +161,7 @@ export function startCeleryEvents(opts: CeleryEventFollowerOptions): { readonly 
         if (!results) return;
         const ids = await quietEventTasks(database.pool, 3_000, 500);
         if (ids.length === 0) return;
-        const values = await results.mget(ids.map((id) => `celery-task-meta-${id}`));
+        const values = await results.mget(ids.map(resultKey));
         const updates = values.flatMap((v) => (v ? [toResultUpdate(v, opts.ttlSeconds)] : [])).filter((u): u is ResultUpdate => u !== undefined && u.state !== 'STARTED');
         await recordTransitions(database.db, database.pool, await applyResults(database.pool, updates, ['events']));
       })

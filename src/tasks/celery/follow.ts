@@ -12,9 +12,10 @@ import type { Logger } from 'pino';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Database } from '../../db/client.ts';
+import { resultKey } from './protocol.ts';
 import { applyResults, recordTransitions, unfinishedOutbound, type ResultUpdate } from './rows.ts';
 
-const KEY_PREFIX = 'celery-task-meta-';
+const KEY_PREFIX = resultKey('');
 
 /** What Celery's Redis result backend keeps per task (`celery-task-meta-<id>`). */
 export const CeleryResultMeta = Type.Object({

@@ -10,14 +10,14 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import type { CeleryTarget } from './define.ts';
+import { bindingKey, PRIORITY_SEP as SEP, PRIORITY_STEPS as STEPS, resultKey } from './protocol.ts';
 
-/** kombu's separator in priority list names and binding strings. */
-const SEP = '\x06\x16';
-/** kombu's priority steps on Redis: a priority falls to the step at or below it; 0 is served first. */
-const STEPS = [0, 3, 6, 9] as const;
-
-/** The envelope kombu keeps on Redis, for a task message and a pidbox broadcast alike. */
-export const CeleryEnvelope = Type.Object({
+/**
+ * The envelope Conveyor writes, for a task message and a pidbox broadcast alike: every field
+ * Celery 5.2 writes, exactly typed. What Conveyor accepts from others is protocol.ts's
+ * `CeleryEnvelope`, which requires only what the consumer reads.
+ */
+export const OutgoingEnvelope = Type.Object({
   body: Type.String({ description: 'base64 of the JSON body' }),
   'content-encoding': Type.Literal('utf-8'),
   'content-type': Type.Literal('application/json'),
@@ -33,7 +33,7 @@ export const CeleryEnvelope = Type.Object({
     delivery_tag: Type.String({ description: 'a fresh uuid4 per message' }),
   }),
 });
-export type CeleryEnvelope = Static<typeof CeleryEnvelope>;
+export type OutgoingEnvelope = Static<typeof OutgoingEnvelope>;
 
 /** One task to send: its id (the Celery id and Conveyor's), target, payload and timing. */
 export interface OutboundCeleryTask {
@@ -90,7 +90,7 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('bas
 const origin = () => `gen${process.pid}@${os.hostname()}`;
 
 /** The message Celery 5.2's `send_task` would write for this task. */
-export function celeryMessage(t: OutboundCeleryTask, replyTo: string): CeleryEnvelope {
+export function celeryMessage(t: OutboundCeleryTask, replyTo: string): OutgoingEnvelope {
   const { args, kwargs } = celeryArguments(t.target, t.payload);
   const limit = t.timeLimit ?? [null, null];
   return {
@@ -183,7 +183,7 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
       const multi = broker.multi();
       for (const t of tasks) {
         const q = t.target.queue;
-        if (!bound.has(q)) multi.sadd(`_kombu.binding.${q}`, `${q}${SEP}${SEP}${q}`);
+        if (!bound.has(q)) multi.sadd(bindingKey(q), `${q}${SEP}${SEP}${q}`);
         multi.lpush(queueKey(q, t.priority), JSON.stringify(celeryMessage(t, replyTo)));
       }
       const out = await multi.exec();
@@ -197,7 +197,7 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
         for (const raw of waiting) if (raw.includes(id) && messageId(raw) === id) await broker.lrem(key, 1, raw);
       }
       const body = { method: 'revoke', arguments: { task_id: id, terminate: false, signal: 'SIGTERM' }, destination: null, pattern: null, matcher: null };
-      const envelope: CeleryEnvelope = {
+      const envelope: OutgoingEnvelope = {
         body: b64(body),
         'content-encoding': 'utf-8',
         'content-type': 'application/json',
@@ -206,14 +206,14 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
       };
       await broker.publish(pidbox, JSON.stringify(envelope));
       // Like Celery's own writes, a finished outcome is not overwritten (a revoke racing the end).
-      const key = `celery-task-meta-${id}`;
+      const key = resultKey(id);
       const stored = await results.get(key);
       if (stored && /"status":\s*"(SUCCESS|FAILURE|REVOKED)"/.test(stored)) return;
       const meta = JSON.stringify(revokedMeta(id));
       await results.multi().setex(key, RESULT_TTL_S, meta).publish(key, meta).exec();
     },
     async forget(id) {
-      await results.del(`celery-task-meta-${id}`);
+      await results.del(resultKey(id));
     },
     async ping() {
       await broker.ping();
