@@ -44,8 +44,9 @@ describe('Celery protocol', () => {
 });
 
 describe('CELERY_* settings', () => {
-  it('default the result backend to the broker and the queues to conveyor', () => {
-    expect(loadConfig({ CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1' }).celery).toEqual({ brokerUrl: 'redis://127.0.0.1:6379/1', resultBackendUrl: 'redis://127.0.0.1:6379/1', queues: ['conveyor'], visibilityTimeoutS: 3600 });
+  it('default the result backend to the broker, the queues to conveyor, and events on', () => {
+    expect(loadConfig({ CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1' }).celery).toEqual({ brokerUrl: 'redis://127.0.0.1:6379/1', resultBackendUrl: 'redis://127.0.0.1:6379/1', queues: ['conveyor'], visibilityTimeoutS: 3600, events: true });
+    expect(loadConfig({ CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1', CELERY_EVENTS: 'false' }).celery?.events).toBe(false);
     expect(loadConfig({}).celery).toBeUndefined();
   });
 
