@@ -1,6 +1,6 @@
 /** Shared bench plumbing: child processes, readiness, load generation, memory sampling, tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export const node = process.execPath;
@@ -74,6 +74,20 @@ export function rssOf(pid: number): number {
 export function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/** CPU seconds used so far by every process with this command name (`postgres`, `redis-server`). */
+export function cpuSecondsOfCommand(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuSecondsOf(Number(pid));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return total;
 }
 
 /** Sample a process's RSS until stopped; returns the peak. */

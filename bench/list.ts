@@ -101,6 +101,8 @@ export async function runListBench(): Promise<void> {
         ['q: one task (orders/<n>/)', (i) => `limit=100&q=${encodeURIComponent(`orders/${1 + ((i * 104729) % ROWS)}/lines`)}`],
         ['q: one customer (~200 tasks)', (i) => `limit=100&q=customer-${(i * 37) % 5000}"`],
         ['q: no match', () => 'limit=100&q=nothing-matches-this'],
+        ['q: ~22% of tasks (customer-1…)', () => 'limit=100&q=customer-1'],
+        ['q: every task (api.example.com)', () => 'limit=100&q=api.example.com'],
       ];
       const rows: (string | number)[][] = [['case', 'p50 ms', 'p99 ms', 'rows/page', 'target']];
       for (const [label, qs] of cases) {

@@ -21,7 +21,7 @@ import { migrateTaskEngine, openTaskBackend, redisOptions } from '../src/tasks/b
 import { createTaskClient } from '../src/tasks/index.ts';
 import { buildRegistry } from '../src/server/runtime.ts';
 import { startTaskWorker } from '../src/tasks/worker.ts';
-import { cpuSecondsOf, fmt, load, pct, startProc, table, waitFor } from './lib.ts';
+import { cpuSecondsOf, cpuSecondsOfCommand, fmt, load, pct, startProc, table, waitFor } from './lib.ts';
 import { startUpstream } from './upstream.ts';
 
 export type Backend = 'redis' | 'postgres' | 'embedded';
@@ -200,7 +200,7 @@ async function plainSubject(site: Site, backend: Backend): Promise<Subject> {
  * their own processes; N tasks POSTed over HTTP; the clock stops when the broker counts
  * all N completed (run and stored), not when the last POST is answered.
  */
-async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueueRps: number; cpuPerTask: { serve: number; worker: number } }> {
+async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueueRps: number; cpuPerTask: { serve: number; worker: number; postgres: number; redis: number } }> {
   const site = await openSite('redis');
   const { createUser, createToken } = await import('../src/modules/accounts/service.ts');
   const port = 19_000 + Math.floor(Math.random() * 1000);
@@ -215,7 +215,8 @@ async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueue
     // Recorded as SUCCESS in the task table: run, and its outcome committed.
     const completed = async () => Number((await site.data.database.pool.query<{ n: string }>(`SELECT count(*) AS n FROM app.tasks WHERE state = 'SUCCESS'`)).rows[0]!.n);
     const before = await completed();
-    const cpu = () => ({ serve: cpuSecondsOf(serve.child.pid!), worker: cpuSecondsOf(worker.child.pid!) });
+    // The processes' own CPU, and what PostgreSQL's and Redis's processes spent meanwhile (all of them on this machine).
+    const cpu = () => ({ serve: cpuSecondsOf(serve.child.pid!), worker: cpuSecondsOf(worker.child.pid!), postgres: cpuSecondsOfCommand('postgres'), redis: cpuSecondsOfCommand('redis-server') });
     const cpu0 = cpu();
     const start = performance.now();
     const r = await load({
@@ -233,7 +234,7 @@ async function httpEndToEnd(upstreamUrl: string): Promise<{ tps: number; enqueue
     const tps = done / ((performance.now() - start) / 1000);
     const cpu1 = cpu();
     const perTask = (s: number) => (s * 1e6) / Math.max(1, done);
-    return { tps, enqueueRps: r.rps, cpuPerTask: { serve: perTask(cpu1.serve - cpu0.serve), worker: perTask(cpu1.worker - cpu0.worker) } };
+    return { tps, enqueueRps: r.rps, cpuPerTask: { serve: perTask(cpu1.serve - cpu0.serve), worker: perTask(cpu1.worker - cpu0.worker), postgres: perTask(cpu1.postgres - cpu0.postgres), redis: perTask(cpu1.redis - cpu0.redis) } };
   } finally {
     await tasks.close();
     await serve.stop();
@@ -262,16 +263,17 @@ export async function runTaskBench(): Promise<void> {
   const rows: (string | number)[][] = [['backend', 'conveyor tasks/s', 'plain BullMQ tasks/s', 'ratio', 'conveyor p50/p99 ms', 'plain p50/p99 ms']];
   console.log(`\nTasks: ${fmt(N)} fetch_data tasks, concurrency ${CONCURRENCY}, ${PRODUCERS} producers; latency over ${LAT} sequential tasks`);
   try {
-    for (const b of backends) {
+    // BENCH_ENGINE=0: only the end-to-end figure.
+    for (const b of process.env.BENCH_ENGINE === '0' ? [] : backends) {
       // Each subject on a fresh database: the second must not inherit the first one's finished jobs.
       const p = await onFreshSite(b, (site) => plainSubject(site, b), upstream.url);
       const c = await onFreshSite(b, conveyorSubject, upstream.url);
       rows.push([b, fmt(c.tps), fmt(p.tps), pct(c.tps, p.tps), `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}`, `${fmt(p.p50, 1)} / ${fmt(p.p99, 1)}`]);
     }
-    console.log(table(rows));
+    if (rows.length > 1) console.log(table(rows));
     if (backends.includes('redis') && process.env.BENCH_HTTP !== '0') {
       const e2e = await httpEndToEnd(upstream.url);
-      console.log(`End to end on Redis (serve + worker processes, ${fmt(N)} tasks POSTed by 64 connections): ${fmt(e2e.tps)} tasks/s enqueued, run and stored (target ≥ 3,000); POST /api/tasks answered ${fmt(e2e.enqueueRps)} req/s; CPU per task: serve ${fmt(e2e.cpuPerTask.serve)} µs, worker ${fmt(e2e.cpuPerTask.worker)} µs`);
+      console.log(`End to end on Redis (serve + worker processes, ${fmt(N)} tasks POSTed by 64 connections): ${fmt(e2e.tps)} tasks/s enqueued, run and stored (target ≥ 3,000); POST /api/tasks answered ${fmt(e2e.enqueueRps)} req/s; CPU per task: serve ${fmt(e2e.cpuPerTask.serve)} µs, worker ${fmt(e2e.cpuPerTask.worker)} µs, PostgreSQL ${fmt(e2e.cpuPerTask.postgres)} µs, Redis ${fmt(e2e.cpuPerTask.redis)} µs`);
     }
   } finally {
     await upstream.close();
