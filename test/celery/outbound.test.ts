@@ -82,7 +82,11 @@ describe('tasks sent to Python Celery workers', () => {
     const done = await settled(id, 'SUCCESS');
     expect(done).toMatchObject({ task_id: id, name: 'py.mul', result: 42 });
     expect(await meta(id)).toMatchObject({ status: 'SUCCESS', result: 42 });
-    const shown = (await (await fetch(`${url}/dashboard/api/tasks/${id}`, { headers: auth })).json()) as { origin: string; celery_worker: string | null; celery_source: string };
+    // The worker's name comes from its events, which may arrive after the result backend said SUCCESS.
+    const shown = await until('the record to name its worker', async () => {
+      const t = (await (await fetch(`${url}/dashboard/api/tasks/${id}`, { headers: auth })).json()) as { origin: string; celery_worker: string | null; celery_source: string };
+      return t.celery_worker ? t : undefined;
+    });
     expect(shown).toMatchObject({ origin: 'celery', celery_source: 'outbound', celery_worker: expect.stringMatching(/^out8@/) });
   });
 

@@ -171,6 +171,11 @@ export async function applyTaskEvent(pool: pg.Pool, e: TaskEventRow): Promise<Tr
     e.runtimeS ?? null,
     e.ttlSeconds,
   ]);
+  // The result follower may have finished an outbound task before its worker's events came in:
+  // the record still learns which worker ran it (not a transition, so nothing is counted twice).
+  if (rows.length === 0 && e.worker) {
+    await pool.query('UPDATE app.tasks SET celery_worker = $2 WHERE id = $1 AND celery_worker IS NULL AND celery_source IS NOT NULL', [e.id, e.worker]);
+  }
   return transitions(rows);
 }
 
