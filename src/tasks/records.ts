@@ -10,7 +10,7 @@ import { and, desc, eq, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from '../db/client.ts';
 import { tasks, workflows, type PreviousSpec, type StoredOptions, type TaskRow } from './table.ts';
-import { finishedStateList, type TaskRecord, type TaskState } from './types.ts';
+import { finishedStateList, finishedStates, type TaskRecord, type TaskState } from './types.ts';
 
 /** LISTEN/NOTIFY channel of committed state changes: a JSON array of [id, state, name, retries]. */
 export const TASK_CHANNEL = 'conveyor_tasks';
@@ -129,18 +129,43 @@ export interface Claim {
    * the limit governs (the handler begins once this claim commits). Otherwise the claim's time.
    */
   readonly admittedAt?: Date;
+  /** How long the run has gone already (a STARTED written once a run outlasts STARTED_AFTER_MS). */
+  readonly ranMs?: number;
 }
 
 const CLAIM = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, args, created_by, request_id, trace_id, created_at, attempts, worker_id, started_at, dispatched)
-  SELECT id, name, queue, 'STARTED', args, created_by, request_id, trace_id, created_at, attempt, worker_id, greatest(coalesce(admitted_at, now()), created_at), true
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[], $11::timestamptz[])
-    AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id, admitted_at)
+  SELECT id, name, queue, 'STARTED', args, created_by, request_id, trace_id, created_at, attempt, worker_id,
+    greatest(coalesce(admitted_at, now() - make_interval(secs => coalesce(ran_ms, 0) / 1000.0)), created_at), true
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[], $11::timestamptz[], $12::float8[])
+    AS v(id, name, queue, args, created_by, request_id, trace_id, created_at, attempt, worker_id, admitted_at, ran_ms)
   ON CONFLICT (id) DO UPDATE SET state = 'STARTED', attempts = excluded.attempts, worker_id = excluded.worker_id,
     started_at = greatest(excluded.started_at, t.created_at), dispatched = true, error = NULL, traceback = NULL, waiting = NULL
   WHERE t.state NOT IN (${FINISHED})`);
 
+/** What the gate reads of a task about to run: `run`, `gone` (finished or revoked: never run it), or `missing` (no row yet). */
+export type GateVerdict = 'run' | 'gone' | 'missing';
+
 /**
- * Mark tasks STARTED before their handlers run: the row is the gate. A task revoked or
+ * The gate before a handler runs: a task revoked or finished meanwhile (a revocation racing
+ * the delivery, a duplicate delivery) is not run. A read, not a write: a short run's STARTED
+ * is not written at all (its outcome carries its start), a longer one's once it outlasts
+ * STARTED_AFTER_MS, and a revocation after the gate stops the run like any running task's.
+ */
+export async function gateTasks(pool: pg.Pool, ids: readonly string[]): Promise<GateVerdict[]> {
+  const { rows } = await pool.query<{ id: string; state: TaskState }>({
+    name: 'conveyor_task_gate',
+    text: 'SELECT id::text AS id, state FROM app.tasks WHERE id = ANY($1::uuid[])',
+    values: [ids],
+  });
+  const states = new Map(rows.map((r) => [r.id, r.state]));
+  return ids.map((id) => {
+    const state = states.get(id);
+    return state === undefined ? 'missing' : finishedStates.has(state) ? 'gone' : 'run';
+  });
+}
+
+/**
+ * Mark tasks STARTED (a run that outlasts STARTED_AFTER_MS, or one whose row is missing). A task revoked or
  * finished meanwhile (a revocation racing the delivery, a duplicate delivery) is not
  * claimed, and its handler never runs. A job that has no row yet (a periodic task, or a
  * row whose insert was lost) gets one here. Answers, per claim, whether it is this worker's to run.
@@ -161,6 +186,7 @@ export async function claimTasks(pool: pg.Pool, all: readonly Claim[]): Promise<
     claims.map((c) => c.attempt),
     claims.map((c) => c.workerId),
     claims.map((c) => c.admittedAt?.toISOString() ?? null),
+    claims.map((c) => c.ranMs ?? null),
   ] });
   const won = new Set(rows.map((r) => r.id));
   return all.map((c) => won.delete(c.id));
@@ -176,6 +202,21 @@ export interface Outcome {
   readonly ttlSeconds?: number;
   /** RETRY: when the next attempt may start. */
   readonly runAt?: Date;
+  /** The run that ended, when a worker ran it: its attempt and start go in with the outcome. */
+  readonly run?: RunFacts;
+  /** Part of a workflow (the job says so): its outcome has consequences for other steps. */
+  readonly workflow?: boolean;
+}
+
+export interface RunFacts {
+  readonly attempt: number;
+  readonly workerId: string;
+  /** This attempt's STARTED is in the row already (it keeps its started_at). */
+  readonly recorded: boolean;
+  /** How long it ran. */
+  readonly ranMs: number;
+  /** When a rate limit admitted it, on the database's clock: its start. */
+  readonly admittedAt?: Date;
 }
 
 /**
@@ -221,7 +262,7 @@ function cascading(statement: string): string {
     UNION ALL SELECT id::text, queue FROM cancelled`;
 }
 
-const OUTCOME = cascading(`UPDATE app.tasks AS t SET
+const outcomeUpdate = (only = '') => `UPDATE app.tasks AS t SET
     state = v.state,
     result = CASE WHEN v.state = 'SUCCESS' THEN v.result ELSE NULL END,
     error = v.error,
@@ -230,10 +271,19 @@ const OUTCOME = cascading(`UPDATE app.tasks AS t SET
     retries = t.retries + CASE WHEN v.state = 'RETRY' THEN 1 ELSE 0 END,
     run_at = CASE WHEN v.state = 'RETRY' THEN v.run_at ELSE t.run_at END,
     finished_at = CASE WHEN v.state = 'RETRY' THEN NULL ELSE now() END,
-    expires_at = CASE WHEN v.state = 'RETRY' OR v.ttl IS NULL THEN NULL ELSE now() + make_interval(secs => v.ttl) END
-  FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::int[], $7::timestamptz[])
-    AS v(id, state, result, error, traceback, ttl, run_at)
-  WHERE t.id = v.id AND t.state NOT IN (${FINISHED})`);
+    expires_at = CASE WHEN v.state = 'RETRY' OR v.ttl IS NULL THEN NULL ELSE now() + make_interval(secs => v.ttl) END,
+    attempts = coalesce(v.attempt, t.attempts),
+    worker_id = coalesce(v.worker_id, t.worker_id),
+    started_at = CASE WHEN v.attempt IS NULL OR v.recorded THEN t.started_at
+      ELSE greatest(t.created_at, coalesce(v.admitted_at, now() - make_interval(secs => v.ran_ms / 1000.0))) END,
+    dispatched = true
+  FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::int[], $9::text[], $10::boolean[], $11::float8[], $12::timestamptz[])
+    AS v(id, state, result, error, traceback, ttl, run_at, attempt, worker_id, recorded, ran_ms, admitted_at)
+  WHERE t.id = v.id AND t.state NOT IN (${FINISHED})${only}`;
+
+const OUTCOME = cascading(outcomeUpdate());
+/** The same for tasks outside workflows: no consequences to work out, a much cheaper statement. */
+const OUTCOME_ALONE = announcing(outcomeUpdate(' AND t.workflow_id IS NULL'));
 
 /** Steps revoked by a cascade: their jobs (if any) may leave the broker. */
 export interface Cancelled {
@@ -243,15 +293,31 @@ export interface Cancelled {
 
 /** Record how runs ended. A task revoked while it ran stays REVOKED. Answers the workflow steps this revoked. */
 export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<Cancelled[]> {
-  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>({ name: 'conveyor_task_outcome', text: OUTCOME, values: [
-    outcomes.map((o) => o.id),
-    outcomes.map((o) => o.state),
-    outcomes.map((o) => (o.state === 'SUCCESS' ? json(o.result) : null)),
-    outcomes.map((o) => o.error ?? null),
-    outcomes.map((o) => o.traceback ?? null),
-    outcomes.map((o) => o.ttlSeconds ?? null),
-    outcomes.map((o) => o.runAt?.toISOString() ?? null),
-  ] });
+  if (outcomes.length === 0) return [];
+  const values = (list: readonly Outcome[]) => [
+    list.map((o) => o.id),
+    list.map((o) => o.state),
+    list.map((o) => (o.state === 'SUCCESS' ? json(o.result) : null)),
+    list.map((o) => o.error ?? null),
+    list.map((o) => o.traceback ?? null),
+    list.map((o) => o.ttlSeconds ?? null),
+    list.map((o) => o.runAt?.toISOString() ?? null),
+    list.map((o) => o.run?.attempt ?? null),
+    list.map((o) => o.run?.workerId ?? null),
+    list.map((o) => o.run?.recorded ?? null),
+    list.map((o) => o.run?.ranMs ?? null),
+    list.map((o) => o.run?.admittedAt?.toISOString() ?? null),
+  ];
+  let rest = outcomes;
+  if (!outcomes.some((o) => o.workflow)) {
+    // Most batches hold no workflow step. One whose row says otherwise after all (or that is
+    // finished already) is left by this statement and goes through the full one below.
+    const { rows } = await pool.query<{ id: string }>({ name: 'conveyor_task_outcome_alone', text: OUTCOME_ALONE, values: values(outcomes) });
+    const done = new Set(rows.map((r) => r.id));
+    rest = outcomes.filter((o) => !done.has(o.id));
+    if (rest.length === 0) return [];
+  }
+  const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>({ name: 'conveyor_task_outcome', text: OUTCOME, values: values(rest) });
   return rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! }));
 }
 

@@ -1,13 +1,15 @@
 /**
  * The worker runner (`conveyor worker`, or in-process under `conveyor serve`): one BullMQ
- * Worker per queue sharing one processor, which claims each task in the task table before
- * its handler runs and records how it ended before BullMQ hears of it. Around it: a heartbeat
+ * Worker per queue sharing one processor, which checks each task's row before its handler
+ * runs (the gate), writes it STARTED once the run outlasts STARTED_AFTER_MS, and records how
+ * it ended, with its attempt and start, before BullMQ hears of it. Around it: a heartbeat
  * every 2 s (with the history and counters), revocation checks of running tasks, retention,
  * the relay of tasks enqueued inside transactions, and the periodic schedules.
  *
  * Delivery is at least once: a task whose worker dies mid-run is found by BullMQ's stalled
  * check (after about TASK_LOCK_MS) and runs again on another worker. A task revoked or
- * finished before a delivery is never run (the claim is the gate).
+ * finished before a delivery is never run (the row is the gate); one revoked after it is
+ * stopped like any running task.
  *
  * This module must never import the HTTP stack (fastify, src/app).
  */
@@ -24,13 +26,14 @@ import { raceAbort, runHandler, type Executor, type RunInput } from './execute.t
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
 import type { TaskObserver, TaskTransition } from './observer.ts';
-import { requeueTask, revokeTask, taskIdOfJob } from './records.ts';
+import { requeueTask, revokeTask, taskIdOfJob, type RunFacts } from './records.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
 import { startRelay } from './relay.ts';
 import type { CeleryPublisher } from './celery/publish.ts';
 import { startRetention } from './retention.ts';
+import { analyzeGrownTables } from './statistics.ts';
 import { StatsRecorder } from './stats.ts';
 import { pruneStore, upsertHeartbeat } from './store.ts';
 import type { WorkerInfo } from './types.ts';
@@ -107,6 +110,12 @@ const HOLD_MS = 2_000;
 /** A wait shorter than this is not worth telling the dashboard about. */
 const NOTE_AFTER_MS = 250;
 
+/**
+ * A run is written STARTED once it has gone this long. A shorter one is recorded once, at its
+ * end, with its start (Celery, by default, records no STARTED at all): one write fewer per task.
+ */
+export const STARTED_AFTER_MS = 50;
+
 /** How long a task whose outcome could not be recorded waits before it runs again. */
 const RECORD_RETRY_MS = 5_000;
 
@@ -172,12 +181,13 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     }
   };
 
-  async function settle(task: AnyTask, job: TaskJob, taskId: string, attempt: number, began: number, result: { ok: true; value: unknown } | { ok: false; err: unknown }): Promise<unknown> {
-    const runtimeMs = performance.now() - began;
+  async function settle(task: AnyTask, job: TaskJob, taskId: string, attempt: number, run: RunFacts, result: { ok: true; value: unknown } | { ok: false; err: unknown }): Promise<unknown> {
+    const runtimeMs = run.ranMs;
+    const ran = { run, workflow: Boolean(job.data.wf) };
     const ttlSeconds = task.options.resultTtl ?? config.TASK_RESULT_TTL;
     if (result.ok) {
       await notify(job, taskId, attempt, { state: 'SUCCESS', result: result.value ?? null });
-      await record({ id: taskId, state: 'SUCCESS', result: task.options.storeResult === false ? null : (result.value ?? null), ttlSeconds });
+      await record({ id: taskId, state: 'SUCCESS', result: task.options.storeResult === false ? null : (result.value ?? null), ttlSeconds, ...ran });
       stats.ended(task.name, 'SUCCESS', runtimeMs);
       processed++;
       opts.onSettled?.(taskId, 'completed');
@@ -199,14 +209,14 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     if (willRetry) {
       const runAt = new Date(Date.now() + backoffDelay(task.options.backoff, attempt));
       await notify(job, taskId, attempt, { state: 'RETRY', error: err });
-      await record({ id: taskId, state: 'RETRY', error: message, ...(traceback ? { traceback } : {}), runAt });
+      await record({ id: taskId, state: 'RETRY', error: message, ...(traceback ? { traceback } : {}), runAt, ...ran });
       stats.ended(task.name, 'RETRY', runtimeMs);
       processed++;
       opts.onSettled?.(taskId, 'failed');
       throw err;
     }
     await notify(job, taskId, attempt, { state: 'FAILURE', error: err });
-    await record({ id: taskId, state: 'FAILURE', error: message, ...(traceback ? { traceback } : {}), ttlSeconds });
+    await record({ id: taskId, state: 'FAILURE', error: message, ...(traceback ? { traceback } : {}), ttlSeconds, ...ran });
     stats.ended(task.name, 'FAILURE', runtimeMs);
     processed++;
     failed++;
@@ -296,27 +306,40 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   };
 
   const processAdmitted = async (job: TaskJob, token: string | undefined, taskId: string, task: AnyTask | undefined, attempt: number, admittedAt?: Date): Promise<unknown> => {
-    const claim = writer.claim({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}) });
-    let claimed: boolean;
+    const claim = (ranMs?: number) => writer.claim({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}), ...(ranMs !== undefined ? { ranMs } : {}) });
+    let recorded = false;
     try {
-      claimed = await claim;
+      // The row is the gate; a job whose row is missing (a periodic task, an insert not
+      // committed yet) gets one here, STARTED.
+      const verdict = await writer.gate(taskId);
+      if (verdict === 'missing') recorded = await claim();
+      if (verdict === 'gone' || (verdict === 'missing' && !recorded)) return null; // revoked or finished before this delivery: nothing to run
     } catch (err) {
       logger.warn({ err, task_id: taskId }, 'could not claim a task (is the database reachable?); it will be tried again');
       await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
       throw new DelayedError();
     }
-    if (!claimed) return null; // revoked or finished before this delivery: nothing to run
     if (!task) {
       // Celery's answer to a name this worker does not know.
       const message = `NotRegistered: task ${JSON.stringify(job.name)} is not registered in this worker`;
       await notify(job, taskId, attempt, { state: 'FAILURE', error: Object.assign(new Error(JSON.stringify(job.name)), { name: 'NotRegistered' }) });
-      await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL });
+      await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL, run: { attempt, workerId: id, recorded, ranMs: 0 } });
       throw new UnrecoverableError(message);
     }
     void notify(job, taskId, attempt, { state: 'STARTED' }); // the run does not wait for it (observer.ts)
     const controller = new AbortController();
     active.set(taskId, controller);
     const began = performance.now();
+    // A run that outlasts STARTED_AFTER_MS is written STARTED; a shorter one only at its end.
+    let started: Promise<unknown> | undefined;
+    const startTimer = recorded
+      ? undefined
+      : setTimeout(() => {
+          started = claim(performance.now() - began).then(
+            (ok) => (recorded = ok),
+            (err: unknown) => logger.warn({ err, task_id: taskId }, 'could not mark a running task STARTED'),
+          );
+        }, STARTED_AFTER_MS);
     const input: RunInput = {
       task,
       taskId,
@@ -342,9 +365,12 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       ended = { ok: false, err };
     } finally {
       active.delete(taskId);
+      clearTimeout(startTimer);
+      await started; // the outcome is written after STARTED, never before it
     }
+    const run: RunFacts = { attempt, workerId: id, recorded, ranMs: performance.now() - began, ...(admittedAt ? { admittedAt } : {}) };
     try {
-      return await settle(task, job, taskId, attempt, began, ended);
+      return await settle(task, job, taskId, attempt, run, ended);
     } catch (err) {
       if (!(err instanceof RecordingError)) throw err;
       // The table did not take the outcome (the database is unreachable): keep the job and
@@ -402,8 +428,17 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       logger.warn({ err }, 'heartbeat failed');
     }
   };
+  // A young task table's statistics, kept fresh so that cached plans use its indexes (statistics.ts).
+  let analyzing: Promise<unknown> | undefined;
+  const analyze = () =>
+    void (analyzing ??= analyzeGrownTables(database.pool)
+      .catch((err: unknown) => logger.warn({ err }, 'could not analyze the task tables'))
+      .finally(() => (analyzing = undefined)));
   await beat();
-  const heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 2_000);
+  const heartbeat = setInterval(() => {
+    void beat();
+    analyze();
+  }, opts.heartbeatMs ?? 2_000);
   const prune = setInterval(() => void pruneStore(database.db).catch(() => undefined), 3_600_000);
   const retention = startRetention({ pool: database.pool, config, logger, everyMs: opts.trimEveryMs });
   const relay = startRelay({ database, backend, registry, logger, queues, ...(opts.celery ? { celery: opts.celery } : {}) });
@@ -454,6 +489,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
         await claims.end();
         await sandbox?.close();
         clearInterval(heartbeat);
+        await analyzing;
         await beat();
         logger.info({ worker: id, processed, failed }, 'task worker stopped');
       })()),

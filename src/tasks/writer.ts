@@ -6,13 +6,15 @@
  */
 import type pg from 'pg';
 import { batched } from '../lib/batch.ts';
-import { claimTasks, insertTasks, markWaiting, recordOutcomes, type Cancelled, type Claim, type NewTask, type Outcome, type Waiting } from './records.ts';
+import { claimTasks, gateTasks, insertTasks, markWaiting, recordOutcomes, type Cancelled, type Claim, type GateVerdict, type NewTask, type Outcome, type Waiting } from './records.ts';
 
 export interface TaskWriter {
   /** Why a task waits (a limit); best effort, for the dashboard. */
   waiting(w: Waiting): Promise<void>;
   insert(row: NewTask): Promise<void>;
-  /** Whether the task is this worker's to run (see records.claimTasks). */
+  /** Whether a delivered task may run (see records.gateTasks). */
+  gate(id: string): Promise<GateVerdict>;
+  /** Mark a task STARTED; false if it finished or was revoked meanwhile (see records.claimTasks). */
   claim(claim: Claim): Promise<boolean>;
   outcome(outcome: Outcome): Promise<void>;
   /** Resolves once every write submitted so far has settled. */
@@ -23,7 +25,7 @@ export interface TaskWriter {
 const MAX_ROWS = 200;
 
 /**
- * `claimPool`: where claims are written, when that is another pool. A worker gives one whose
+ * `claimPool`: where gates are read and claims written, when that is another pool. A worker gives one whose
  * sessions commit without waiting for the WAL flush (`synchronous_commit = off`): a claim lost
  * to a database crash only leaves the row at PENDING while its run goes on, and the run's
  * outcome — written durably — still lands. That saves a disk flush on every task's start.
@@ -33,6 +35,7 @@ export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool, onCancelled
     await insertTasks(pool, rows);
     return rows.map(() => undefined);
   }, { maxItems: MAX_ROWS, concurrency: 2 });
+  const gate = batched<string, GateVerdict>((ids) => gateTasks(claimPool, ids), { maxItems: MAX_ROWS, concurrency: 2 });
   const claim = batched<Claim, boolean>((claims) => claimTasks(claimPool, claims), { maxItems: MAX_ROWS, concurrency: 2 });
   const outcome = batched<Outcome, void>(async (outcomes) => {
     const cancelled = await recordOutcomes(pool, outcomes);
@@ -46,8 +49,9 @@ export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool, onCancelled
   return {
     waiting,
     insert,
+    gate,
     claim,
     outcome,
-    drain: async () => void (await Promise.all([insert.drain(), claim.drain(), outcome.drain(), waiting.drain()])),
+    drain: async () => void (await Promise.all([insert.drain(), gate.drain(), claim.drain(), outcome.drain(), waiting.drain()])),
   };
 }

@@ -17,24 +17,33 @@ beforeAll(async () => {
 afterAll(async () => { await env?.close(); });
 
 describe(`the task table on ${broker()}`, () => {
-  it('announces every transition once it is committed: PENDING, STARTED, SUCCESS', async () => {
+  it('announces every transition once it is committed: a short run PENDING → SUCCESS, a longer one STARTED between; both with their start', async () => {
     const seen: TaskEvent[] = [];
     const stop = env.client.subscribe((e) => seen.push(e));
+    const states = (id: string) => seen.filter((e) => e.taskId === id).map((e) => e.state).filter((s) => s !== 'PENDING');
     try {
       await sleep(300); // the LISTEN connection is up
-      const { id } = await env.client.enqueue('t_echo', { value: 5 });
-      await env.waitFor(id, ['SUCCESS']);
-      await expect.poll(() => seen.filter((e) => e.taskId === id).map((e) => e.state), { timeout: 5_000 }).toEqual(expect.arrayContaining(['STARTED', 'SUCCESS']));
-      const states = seen.filter((e) => e.taskId === id).map((e) => e.state);
-      // PENDING may be written after a fast worker's STARTED (the broker has the job first): then it is not announced.
-      expect(states.filter((s) => s !== 'PENDING')).toEqual(['STARTED', 'SUCCESS']);
-      expect(seen.find((e) => e.taskId === id && e.state === 'SUCCESS')).toMatchObject({ name: 't_echo', retries: 0 });
+      const short = await env.client.enqueue('t_echo', { value: 5 });
+      const long = await env.client.enqueue('t_sleep', { ms: 600 });
+      await env.waitFor(short.id, ['SUCCESS']);
+      await env.waitFor(long.id, ['SUCCESS']);
+      // PENDING may be written after a fast worker's first write (the broker has the job first): then it is not announced.
+      await expect.poll(() => states(short.id), { timeout: 5_000 }).toEqual(['SUCCESS']);
+      await expect.poll(() => states(long.id), { timeout: 5_000 }).toEqual(['STARTED', 'SUCCESS']);
+      expect(seen.find((e) => e.taskId === short.id && e.state === 'SUCCESS')).toMatchObject({ name: 't_echo', retries: 0 });
+      for (const [id, atLeastMs] of [[short.id, 0], [long.id, 600]] as const) {
+        const rec = await env.client.getTask(id);
+        // started_at is when the handler began, not when a row was written: the run's whole length lies between.
+        expect(rec?.startedAt).toBeInstanceOf(Date);
+        expect(rec!.finishedAt!.getTime() - rec!.startedAt!.getTime()).toBeGreaterThanOrEqual(atLeastMs - 20);
+        expect(rec!.startedAt!.getTime()).toBeGreaterThanOrEqual(rec!.createdAt.getTime());
+      }
     } finally {
       stop();
     }
   });
 
-  it('a delivery of a task that already finished is refused at its claim: the handler does not run again', async () => {
+  it('a delivery of a task that already finished is refused at the gate: the handler does not run again', async () => {
     const { id } = await env.client.enqueue('t_echo', { value: 6 });
     const done = await env.waitFor(id, ['SUCCESS']);
     expect(runs.get(id)).toBe(1);
