@@ -21,6 +21,7 @@ import type { AnyTask } from './define.ts';
 import { celeryTargetOf, type CeleryTarget } from './celery/define.ts';
 import { outboundMessage, type OutboundSource } from './celery/outbound.ts';
 import type { CeleryPublisher } from './celery/publish.ts';
+import { isCeleryOrigin } from './celery/results.ts';
 import { InvalidCanvasError } from './canvas.ts';
 import { BrokerUnavailableError, CeleryNotConfiguredError, QueueFullError, TaskFinishedError, UnknownTaskError } from './errors.ts';
 import { extraJobData, jobOptions, storedOptions } from './job-options.ts';
@@ -313,6 +314,11 @@ export function bullTaskClient(opts: BullTaskClientOptions): TaskClient {
       // A Celery task: out of its queue if it still waits there, and every Celery worker told,
       // before the record says so (if Redis cannot be reached, nothing changed: 503).
       if (outbound) await celery!.revoke(id, row.queue).catch((err: unknown) => Promise.reject(new BrokerUnavailableError({ cause: err })));
+      // A Celery message this side took: its Python caller reads REVOKED from the result backend.
+      const origin = row.options.origin;
+      if (!outbound && celery && isCeleryOrigin(origin) && !origin.ignoreResult) {
+        await celery.markRevoked(origin.id).catch((err: unknown) => Promise.reject(new BrokerUnavailableError({ cause: err })));
+      }
       const { revoked, cancelled } = await revokeTask(database.pool, id, task?.options.resultTtl ?? config.TASK_RESULT_TTL);
       if (!revoked) {
         const now = await findTask(database.db, id);

@@ -41,6 +41,13 @@ describe('serve with CELERY_BROKER_URL (embedded mode)', () => {
       const [got] = await py<{ ok: boolean; result?: unknown }>([{ op: 'get', id: sent!.id, timeout: 30 }]);
       expect(got).toEqual({ ok: true, result: 42 });
       expect(await rt.tasks!.getTask(sent!.id)).toMatchObject({ state: 'SUCCESS', origin: 'celery', result: 42 });
+
+      // Revoked in Conveyor while it waits for its countdown: Python's get() raises TaskRevokedError.
+      const [later] = await py<{ id: string }>([{ op: 'send', name: 'proj.tasks.add', args: [1, 2], options: { countdown: 60 } }]);
+      await expect.poll(async () => (await rt.tasks!.getTask(later!.id))?.state, { timeout: 15_000 }).toBe('PENDING');
+      await rt.tasks!.revoke(later!.id);
+      const [revoked] = await py<{ ok: boolean; exc_type?: string }>([{ op: 'get', id: later!.id, timeout: 10 }]);
+      expect(revoked).toMatchObject({ ok: false, exc_type: 'TaskRevokedError' });
     } finally {
       await runSteps(steps, pino({ level: 'silent' }));
       redis.disconnect();

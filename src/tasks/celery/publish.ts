@@ -155,6 +155,12 @@ export interface CeleryPublisher {
    * `AsyncResult` reads it.
    */
   revoke(id: string, queue: string): Promise<void>;
+  /**
+   * Write REVOKED where Python's `AsyncResult` reads it (unless a finished state is stored): a
+   * Celery message Conveyor took, revoked in Conveyor before it ran, so a Python caller
+   * waiting on `.get()` raises TaskRevokedError instead of waiting for ever.
+   */
+  markRevoked(id: string): Promise<void>;
   /** Drop the task's stored result (before it is sent again under the same id: a retry). */
   forget(id: string): Promise<void>;
   ping(): Promise<void>;
@@ -176,6 +182,15 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
   const replyTo = randomUUID();
   let clock = 0;
   const bound = new Set<string>();
+
+  const markRevoked = async (id: string) => {
+    // Like Celery's own writes, a finished outcome is not overwritten (a revoke racing the end).
+    const key = resultKey(id);
+    const stored = await results.get(key);
+    if (stored && /"status":\s*"(SUCCESS|FAILURE|REVOKED)"/.test(stored)) return;
+    const meta = JSON.stringify(revokedMeta(id));
+    await results.multi().setex(key, RESULT_TTL_S, meta).publish(key, meta).exec();
+  };
 
   return {
     async send(tasks) {
@@ -205,13 +220,9 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
         properties: { delivery_mode: 2, delivery_info: { exchange: 'celery.pidbox', routing_key: '' }, priority: 0, body_encoding: 'base64', delivery_tag: randomUUID() },
       };
       await broker.publish(pidbox, JSON.stringify(envelope));
-      // Like Celery's own writes, a finished outcome is not overwritten (a revoke racing the end).
-      const key = resultKey(id);
-      const stored = await results.get(key);
-      if (stored && /"status":\s*"(SUCCESS|FAILURE|REVOKED)"/.test(stored)) return;
-      const meta = JSON.stringify(revokedMeta(id));
-      await results.multi().setex(key, RESULT_TTL_S, meta).publish(key, meta).exec();
+      await markRevoked(id);
     },
+    markRevoked,
     async forget(id) {
       await results.del(resultKey(id));
     },
