@@ -2,6 +2,7 @@
  * Celery's messages, sent by real Python (Celery 5.2), run by a Conveyor worker wired as
  * `conveyor worker` wires it; Python reads the results with AsyncResult.get(). Redis db 1.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCeleryEnv, storedMeta, type CeleryEnv } from './helpers.ts';
@@ -85,6 +86,39 @@ describe('Celery messages run on a Conveyor worker', () => {
     const record = await env.waitFor(s!.id, ['REVOKED']);
     expect(record.error).toBe('expired');
     expect(env.runs().filter((l) => l.startsWith(s!.id))).toEqual([]);
+  });
+
+  it('AsyncResult.revoke() in Python: a task waiting for its countdown is REVOKED and never runs; a message that arrives after its revoke is discarded', async () => {
+    const [waiting] = await env.py<Sent>([{ op: 'send', name: 'proj.tasks.slow', args: [1, 'w'], options: { countdown: 30 } }]);
+    await env.waitFor(waiting!.id, ['PENDING']);
+    await env.py([{ op: 'revoke', id: waiting!.id }]);
+    const record = await env.waitFor(waiting!.id, ['REVOKED']);
+    expect(record.origin).toBe('celery');
+    const [got] = await env.py<Got>([{ op: 'get', id: waiting!.id, timeout: 10 }]);
+    expect(got).toMatchObject({ ok: false, exc_type: 'TaskRevokedError' });
+
+    // Revoked first (Celery workers remember the id), sent afterwards under that id.
+    const early = randomUUID();
+    await env.py([{ op: 'revoke', id: early }]);
+    await sleep(300); // the broadcast reaches the worker's subscription
+    await env.py<Sent>([{ op: 'send', name: 'proj.tasks.slow', args: [1, 'e'], options: { task_id: early } }]);
+    expect(await env.waitFor(early, ['REVOKED'])).toMatchObject({ origin: 'celery' });
+    const [late] = await env.py<Got>([{ op: 'get', id: early, timeout: 10 }]);
+    expect(late).toMatchObject({ ok: false, exc_type: 'TaskRevokedError' });
+    await sleep(500);
+    expect(env.runs().filter((l) => l.startsWith(waiting!.id) || l.startsWith(early))).toEqual([]);
+  });
+
+  it('revoke without terminate lets a started task finish; terminate=True stops it', async () => {
+    const [a, b] = await env.py<Sent>([
+      { op: 'send', name: 'proj.tasks.slow', args: [1_500, 'a'] },
+      { op: 'send', name: 'proj.tasks.slow', args: [30_000, 'b'] },
+    ]);
+    await env.waitFor(a!.id, ['STARTED']);
+    await env.waitFor(b!.id, ['STARTED']);
+    await env.py([{ op: 'revoke', id: a!.id }, { op: 'revoke', id: b!.id, terminate: true }]);
+    expect((await env.waitFor(b!.id, ['REVOKED'])).state).toBe('REVOKED');
+    expect((await env.waitFor(a!.id, ['SUCCESS', 'REVOKED'])).state).toBe('SUCCESS');
   });
 
   it('the retries header counts into the attempts (and the retry budget)', async () => {

@@ -19,12 +19,13 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CeleryConfig } from '../../config/index.ts';
 import { batched } from '../../lib/batch.ts';
-import type { AnyTask } from '../define.ts';
-import { InvalidArgsError, UnknownTaskError } from '../errors.ts';
-import { insertTasks, isTaskId, recordOutcomes, taskIdOfJob } from '../records.ts';
+import { TaskRevokedError, type AnyTask } from '../define.ts';
+import { InvalidArgsError, TaskFinishedError, UnknownTaskError } from '../errors.ts';
+import { insertTasks, isTaskId, recordOutcomes, revokeTask, taskIdOfJob } from '../records.ts';
 import type { TaskRegistry } from '../registry.ts';
 import type { TaskClient } from '../task-client.ts';
-import type { EnqueueOptions } from '../types.ts';
+import { finishedStates, type EnqueueOptions } from '../types.ts';
+import { listenForRevokes, RevokedIds } from './control.ts';
 import {
   bindingKey,
   decodeMessage,
@@ -41,7 +42,7 @@ import {
   type CeleryEnvelope,
   type CeleryMessage,
 } from './protocol.ts';
-import type { CeleryOrigin, CeleryResults } from './results.ts';
+import { toCeleryException, type CeleryOrigin, type CeleryResults } from './results.ts';
 
 export interface CeleryConsumerOptions {
   readonly celery: CeleryConfig;
@@ -159,6 +160,41 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
     await recordOutcomes(opts.pool, [{ id, state: 'FAILURE', error, ttlSeconds: opts.failureTtlSeconds ?? 7 * 24 * 3600 }]);
   };
 
+  // Celery's revoke (celery/control.ts): the ids are remembered, so a message of one that
+  // arrives later is discarded, and a task this side holds and has not run is revoked now
+  // (a running one too with terminate=True).
+  const revokedIds = new RevokedIds();
+  const revokeHeld = async (celeryId: string, terminate: boolean) => {
+    const id = conveyorIdOf(celeryId);
+    const t = await client.getTask(id);
+    // Only the tasks this side took from Celery: not those it sent to Python workers, or saw in events.
+    if (!t || t.origin !== 'celery' || t.celery || finishedStates.has(t.state)) return;
+    if (t.state === 'STARTED' && !terminate) return; // Celery lets a started task finish
+    try {
+      await client.revoke(id);
+    } catch (err) {
+      if (err instanceof TaskFinishedError) return;
+      throw err;
+    }
+    await results.store(celeryId, 'REVOKED', toCeleryException(new TaskRevokedError()), null);
+    logger.info({ task_id: id, terminate }, 'revoked a task from Celery\'s remote control');
+  };
+  const control = await listenForRevokes(celery.brokerUrl, logger, ({ ids, terminate }) => {
+    for (const id of ids) {
+      revokedIds.add(id);
+      void revokeHeld(id, terminate).catch((err: unknown) => logger.warn({ err, task_id: id }, 'could not revoke a task for Celery\'s remote control'));
+    }
+  });
+
+  /** A message of a revoked id: REVOKED where Python reads it and in the task table, never run. */
+  const discardRevoked = async (m: CeleryMessage, task: AnyTask, queue: string) => {
+    const id = conveyorIdOf(m.id);
+    await results.store(m.id, 'REVOKED', toCeleryException(new TaskRevokedError()), null);
+    await insertTasks(opts.pool, [{ id, name: task.name, queue, args: {}, createdBy: null, requestId: null, traceId: null, runAt: null, options: { origin: enqueueOptionsOf(m).origin! }, dispatched: true }]);
+    await revokeTask(opts.pool, id, opts.failureTtlSeconds ?? 7 * 24 * 3600, 'revoked');
+    logger.info({ queue, celery_task: m.task, task_id: m.id }, 'discarded a Celery message of a revoked task');
+  };
+
   const refuse = async (queue: string, reason: string, id: string | undefined, task: string | undefined, err: Error) => {
     logger.warn({ queue, celery_task: task, task_id: id, reason }, 'refused a Celery message');
     if (id) await results.fail(id, err);
@@ -188,6 +224,8 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
           logger.warn({ queue, celery_task: m.task, task_id: m.id }, 'a Celery message names a task no Conveyor task declares (NotRegistered)');
           await results.fail(m.id, err);
           await failureRow(m.id, m.task, queue, {}, `NotRegistered: ${m.task}`);
+        } else if (revokedIds.has(m.id)) {
+          await discardRevoked(m, task, task.options.queue ?? 'default');
         } else {
           try {
             await client.enqueue(task.name, payloadOf(task, m), enqueueOptionsOf(m));
@@ -344,6 +382,7 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
       await Promise.race([(async () => (await running, await Promise.allSettled(inFlight.values()), await ack.drain()))(), late]);
       clearTimeout(timer);
       clearInterval(refresh);
+      await control.close();
       for (const r of [blocking, commands, sweeper]) r.disconnect();
     },
   };

@@ -8,6 +8,7 @@ Prints one JSON list: the answer of each operation, in order.
   {"op": "delay", "name": ..., "args": [...], "kwargs": {...}} -> {"id": ...} (a task object, routed by task_routes)
   {"op": "get", "id": ..., "timeout": 10}                -> {"ok": true, "result": ...} | {"ok": false, "exc_type", "exc_module", "exc_args"}
   {"op": "state", "id": ...}                             -> {"state": ..., "result": ...}
+  {"op": "revoke", "id": ..., "terminate": false}        -> {} (AsyncResult.revoke: a broadcast on the pidbox)
 """
 import datetime
 import json
@@ -73,6 +74,9 @@ for op in ops:
     elif kind == "state":
         r = app_for().AsyncResult(op["id"])
         out.append({"state": r.state, "result": r.result if r.state == "SUCCESS" or r.state == "STARTED" else str(r.result)})
+    elif kind == "revoke":
+        app_for().AsyncResult(op["id"]).revoke(terminate=op.get("terminate", False))
+        out.append({})
     else:
         raise SystemExit("unknown op " + kind)
 print(json.dumps(out))
