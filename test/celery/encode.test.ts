@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { defineCeleryTask, Type } from '../../src/tasks/public.ts';
 import { decodeEvents, toTaskRow, toWorkerRow } from '../../src/tasks/celery/events.ts';
 import { celeryDate, exceptionText, toResultUpdate } from '../../src/tasks/celery/follow.ts';
-import { celeryArguments, celeryMessage, celeryTime, pyRepr, queueKey, redisDb } from '../../src/tasks/celery/publish.ts';
+import { celeryArguments, celeryMessage, celeryTime, pyRepr, redisDb } from '../../src/tasks/celery/publish.ts';
+import { queueKey } from '../../src/tasks/celery/protocol.ts';
 import { TaskRegistry } from '../../src/tasks/registry.ts';
 
 const target = { name: 'proj.tasks.greet', args: ['name', 'times'], queue: 'celery' } as const;

@@ -13,12 +13,13 @@ type Sent = { id: string };
 type Got = { ok: boolean; result?: unknown };
 
 let env: CeleryEnv;
+let handle: Awaited<ReturnType<CeleryEnv['startCeleryWorker']>>;
 let python: ChildProcess | undefined;
 let pythonOut = '';
 
 beforeAll(async () => {
   env = await createCeleryEnv(4);
-  await env.startCeleryWorker();
+  handle = await env.startCeleryWorker();
 });
 afterAll(async () => {
   if (python && python.exitCode === null) {
@@ -40,6 +41,24 @@ function startPythonWorker(): ChildProcess {
 }
 
 describe('a Python worker sweeping the same Redis database', () => {
+  it("Conveyor's own sweep puts a stale entry back on the list of its priority, as kombu does", async () => {
+    const entry = (tag: string, priority: number) => ({
+      body: Buffer.from(JSON.stringify([[1], {}, {}])).toString('base64'), 'content-type': 'application/json', 'content-encoding': 'utf-8',
+      headers: { lang: 'py', task: 'pyworker.noop', id: `a6a0f7c2-0000-4000-8000-00000000010${priority}` },
+      properties: { body_encoding: 'base64', delivery_tag: tag, delivery_info: { exchange: '', routing_key: 'idleq' }, priority },
+    });
+    const stale = Date.now() / 1000 - 60;
+    await env.redis.multi()
+      .zadd('unacked_index', stale, 'p9-tag', stale, 'p0-tag')
+      .hset('unacked', 'p9-tag', JSON.stringify([entry('p9-tag', 9), '', 'idleq']), 'p0-tag', JSON.stringify([entry('p0-tag', 0), '', 'idleq']))
+      .exec();
+    expect(await handle.consumer.sweep()).toBe(2);
+    const tags = async (list: string) => (await env.redis.lrange(list, 0, -1)).map((raw) => (JSON.parse(raw) as { properties: { delivery_tag: string } }).properties.delivery_tag);
+    expect(await tags('idleq\x06\x169')).toEqual(['p9-tag']);
+    expect(await tags('idleq')).toEqual(['p0-tag']);
+    await env.redis.del('idleq', 'idleq\x06\x169');
+  });
+
   it('never makes a long Conveyor task run a second time', async () => {
     const [s] = await env.py<Sent>([{ op: 'send', name: 'proj.tasks.slow', args: [6_000, 'long'] }]);
     await env.waitFor(s!.id, ['STARTED']);

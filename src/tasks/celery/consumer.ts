@@ -32,6 +32,7 @@ import {
   deliveryOf,
   parseEnvelope,
   priorityLists,
+  queueKey,
   queueOfList,
   POP_AND_RECORD,
   PRIORITY_SEP,
@@ -329,7 +330,9 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
         if (message.headers) message.headers.redelivered = true;
         const info = message.properties?.delivery_info as Record<string, unknown> | undefined;
         if (info) info.redelivered = true;
-        for (const queue of await lookup(exchange, routingKey)) tx.rpush(queue, JSON.stringify(message));
+        // Back on the list of its priority, as kombu restores it.
+        const priority = message.properties?.priority ?? undefined;
+        for (const queue of await lookup(exchange, routingKey)) tx.rpush(queueKey(queue, priority), JSON.stringify(message));
       } catch (err) {
         logger.warn({ err, tag }, 'an unacked Celery entry is not [message, exchange, routing_key]; dropped');
       }

@@ -60,6 +60,14 @@ export function priorityLists(queues: readonly string[]): string[] {
   return PRIORITY_STEPS.flatMap((step) => queues.map((q) => (step === 0 ? q : `${q}${PRIORITY_SEP}${step}`)));
 }
 
+/** The Redis list a message of this priority goes to. */
+export function queueKey(queue: string, priority: number | undefined): string {
+  const p = Math.min(9, Math.max(0, priority ?? 0));
+  let step = 0;
+  for (const s of PRIORITY_STEPS) if (s <= p) step = s;
+  return step === 0 ? queue : `${queue}${PRIORITY_SEP}${step}`;
+}
+
 /** The queue a list belongs to (its name without the priority suffix). */
 export const queueOfList = (list: string) => list.split(PRIORITY_SEP)[0]!;
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import type { CeleryTarget } from './define.ts';
-import { bindingKey, PRIORITY_SEP as SEP, PRIORITY_STEPS as STEPS, resultKey } from './protocol.ts';
+import { bindingKey, PRIORITY_SEP as SEP, PRIORITY_STEPS as STEPS, queueKey, resultKey } from './protocol.ts';
 
 /**
  * The envelope Conveyor writes, for a task message and a pidbox broadcast alike: every field
@@ -78,13 +78,6 @@ export function celeryTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
 
-/** The Redis list a message of this priority goes to. */
-export function queueKey(queue: string, priority: number | undefined): string {
-  const p = Math.min(9, Math.max(0, priority ?? 0));
-  let step = 0;
-  for (const s of STEPS) if (s <= p) step = s;
-  return step === 0 ? queue : `${queue}${SEP}${step}`;
-}
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64');
 const origin = () => `gen${process.pid}@${os.hostname()}`;
