@@ -56,6 +56,7 @@ export interface TaskQueue {
   getJobCounts(...types: string[]): Promise<Record<string, number>>;
   isPaused(): Promise<boolean>;
   upsertJobScheduler(id: string, repeat: Omit<RepeatOptions, 'key'>, template: { name: string; data: TaskJobData; opts: JobsOptions }): Promise<unknown>;
+  getJobScheduler(id: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -199,6 +200,7 @@ function guarded(queue: TaskQueue, ping: () => Promise<void>): TaskQueue {
     getJobCounts: (...types) => queue.getJobCounts(...types).catch(fail),
     isPaused: () => queue.isPaused().catch(fail),
     upsertJobScheduler: (id, repeat, template) => queue.upsertJobScheduler(id, repeat, template).catch(fail),
+    getJobScheduler: (id) => queue.getJobScheduler(id).catch(fail),
     close: () => queue.close(),
   };
 }

@@ -23,11 +23,12 @@ const FINISHED = finishedStateList.map((s) => `'${s}'`).join(', ');
 
 /**
  * `WITH changed AS (<statement> RETURNING id, state, name, retries)` plus the notification
- * of its rows, in chunks small enough for a payload; answers the changed rows' ids.
+ * of its rows, in chunks small enough for a payload; answers the changed rows' ids. `also`:
+ * more CTEs of the same statement, which may read `changed` (and the `returning` columns).
  */
-export function announcing(statement: string, extra: readonly string[] = []): string {
+export function announcing(statement: string, extra: readonly string[] = [], also = '', returning: readonly string[] = []): string {
   const more = extra.map((e) => `, ${e}`).join('');
-  return `WITH changed AS (${statement} RETURNING t.id, t.state, t.name, t.retries${extra.map((e) => `, t.${e}`).join('')}),
+  return `WITH changed AS (${statement} RETURNING t.id, t.state, t.name, t.retries${[...extra, ...returning].map((e) => `, t.${e}`).join('')}),${also}
     sent AS (
       SELECT pg_notify('${TASK_CHANNEL}', json_agg(json_build_array(id, state, name, retries))::text)
       FROM (SELECT *, (row_number() OVER ()) / ${PER_NOTIFICATION} AS chunk FROM changed) c GROUP BY chunk
@@ -85,7 +86,10 @@ const INSERT = announcing(`INSERT INTO app.tasks AS t (id, name, queue, state, a
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::boolean[], $10::jsonb[],
       $11::uuid[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])
     AS v(id, name, queue, args, created_by, request_id, trace_id, run_at, dispatched, options, workflow_id, deps, previous, unique_key, celery_source)
-  ON CONFLICT (id) DO NOTHING`);
+  ON CONFLICT (id) DO NOTHING`, [], `
+    waits AS (INSERT INTO app.task_waits (upstream, step)
+      SELECT DISTINCT unnest(c.deps), c.id FROM changed c WHERE c.remaining > 0
+      ON CONFLICT DO NOTHING),`, ['deps', 'remaining']);
 
 /** Create tasks in PENDING; an id that exists already is left as it is (an enqueue with a chosen id). */
 export async function insertTasks(pool: pg.Pool, rows: readonly NewTask[]): Promise<void> {
@@ -230,9 +234,9 @@ export interface RunFacts {
 const CASCADE = `
   ended AS (SELECT id, name, workflow_id FROM changed WHERE state IN ('FAILURE', 'REVOKED') AND workflow_id IS NOT NULL),
   downstream(id, cause, cause_name) AS (
-    SELECT d.id, e.id, e.name FROM app.tasks d JOIN ended e ON d.workflow_id = e.workflow_id AND e.id = ANY(d.deps)
+    SELECT w.step, e.id, e.name FROM app.task_waits w JOIN ended e ON w.upstream = e.id
     UNION
-    SELECT d.id, x.cause, x.cause_name FROM downstream x JOIN app.tasks w ON w.id = x.id JOIN app.tasks d ON d.workflow_id = w.workflow_id AND x.id = ANY(d.deps)
+    SELECT w.step, x.cause, x.cause_name FROM downstream x JOIN app.task_waits w ON w.upstream = x.id
   ),
   cancelled AS (UPDATE app.tasks AS c SET state = 'REVOKED', finished_at = now(), waiting = NULL,
       error = 'upstream task ' || x.cause_name || ' (' || x.cause || ') did not succeed'
@@ -240,11 +244,13 @@ const CASCADE = `
     WHERE c.id = x.id AND c.state NOT IN (${FINISHED})
     RETURNING c.id, c.state, c.name, c.retries, c.queue),
   succeeded AS (SELECT id, workflow_id FROM changed WHERE state = 'SUCCESS' AND workflow_id IS NOT NULL),
-  advanced AS (UPDATE app.tasks AS d SET remaining = d.remaining - (SELECT count(*) FROM succeeded s WHERE s.id = ANY(d.deps)),
-      waiting = CASE WHEN d.remaining - (SELECT count(*) FROM succeeded s WHERE s.id = ANY(d.deps)) = 0 THEN NULL ELSE d.waiting END
-    WHERE d.workflow_id IN (SELECT workflow_id FROM succeeded) AND d.deps && ARRAY(SELECT id FROM succeeded)
-      AND d.state = 'PENDING' AND d.id NOT IN (SELECT id FROM downstream)
+  advanced AS (UPDATE app.tasks AS d SET remaining = d.remaining - x.n,
+      waiting = CASE WHEN d.remaining - x.n = 0 THEN NULL ELSE d.waiting END
+    FROM (SELECT w.step, count(*) AS n FROM app.task_waits w JOIN succeeded s ON s.id = w.upstream GROUP BY w.step) x
+    WHERE d.id = x.step AND d.state = 'PENDING' AND d.id NOT IN (SELECT id FROM downstream)
     RETURNING d.id, d.remaining),
+  -- A step handed over waits for nothing any more (a cancelled one keeps its rows: retried, it counts down again).
+  unwaited AS (DELETE FROM app.task_waits WHERE step IN (SELECT id FROM advanced WHERE remaining = 0)),
   all_changes AS (SELECT id, state, name, retries FROM changed UNION ALL SELECT id, state, name, retries FROM cancelled),
   sent AS (
     SELECT pg_notify('${TASK_CHANNEL}', json_agg(json_build_array(id, state, name, retries))::text)
@@ -577,6 +583,12 @@ const TEXT_MATCHES = 10_000;
 const TRIM_BATCH = 5_000;
 
 /** Finished tasks past their TTL. Answers how many went. */
+/** The dependency rows of steps retention has removed. */
+export async function trimWaits(pool: pg.Pool): Promise<number> {
+  const { rowCount } = await pool.query(`DELETE FROM app.task_waits w WHERE NOT EXISTS (SELECT 1 FROM app.tasks t WHERE t.id = w.step)`);
+  return rowCount ?? 0;
+}
+
 export async function trimExpired(pool: pg.Pool): Promise<number> {
   let total = 0;
   for (;;) {

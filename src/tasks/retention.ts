@@ -1,13 +1,14 @@
 /**
  * Result retention, with plain SQL on the task table: a finished task goes when its TTL
  * (`TASK_RESULT_TTL`, or the task's own `resultTtl`) has passed, and beyond the newest
- * `TASK_RESULT_MAX` tasks of one outcome the oldest go. Every worker runs it once a minute;
+ * `TASK_RESULT_MAX` tasks of one outcome the oldest go (and the dependency rows of workflow
+ * steps gone with them). Every worker runs it once a minute;
  * an advisory lock lets one at a time do the work.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import { trimBeyond, trimExpired } from './records.ts';
+import { trimBeyond, trimExpired, trimWaits } from './records.ts';
 import { finishedStateList } from './types.ts';
 
 export const TRIM_EVERY_MS = 60_000;
@@ -22,6 +23,7 @@ export async function trimOnce(pool: pg.Pool, config: Pick<Config, 'TASK_RESULT_
     try {
       let removed = await trimExpired(pool);
       for (const state of finishedStateList) removed += await trimBeyond(pool, state, config.TASK_RESULT_MAX);
+      if (removed > 0) await trimWaits(pool);
       return removed;
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);

@@ -114,6 +114,21 @@ export const workflows = app.table('workflows', {
 });
 
 /**
+ * The steps a task's success counts down, one row per dependency of a waiting workflow step:
+ * a finished task finds the steps waiting for it by its id (a wide chord's countdown reads one
+ * row per header instead of the body's whole `deps`). A step's rows go once it is handed over
+ * or cancelled; retention removes those of steps finished any other way.
+ */
+export const taskWaits = app.table(
+  'task_waits',
+  {
+    upstream: uuid('upstream').notNull(),
+    step: uuid('step').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.upstream, t.step] }), index('task_waits_step_idx').on(t.step)],
+);
+
+/**
  * Rate limits across the deployment (GCRA): per task name and key, the time the next start
  * may take; each start reserves the slot after the last, `perMs / limit` apart.
  */

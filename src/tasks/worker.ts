@@ -503,10 +503,19 @@ async function upsertSchedules(opts: TaskWorkerOptions, queues: readonly string[
     const queue = task.options.queue ?? 'default';
     if (!schedule || !queues.includes(queue)) continue;
     const { jobId: _j, ...jobOpts } = jobOptions(task);
-    await opts.backend.queue(queue).upsertJobScheduler(
-      task.name,
-      schedule.cron ? { pattern: schedule.cron, ...(schedule.tz ? { tz: schedule.tz } : {}) } : { every: schedule.everyMs ?? 60_000 },
-      { name: task.name, data: { args: schedule.args ?? {} }, opts: jobOpts },
-    );
+    const q = opts.backend.queue(queue);
+    try {
+      await q.upsertJobScheduler(
+        task.name,
+        schedule.cron ? { pattern: schedule.cron, ...(schedule.tz ? { tz: schedule.tz } : {}) } : { every: schedule.everyMs ?? 60_000 },
+        { name: task.name, data: { args: schedule.args ?? {} }, opts: jobOpts },
+      );
+    } catch (err) {
+      // Workers starting at once race for the schedule's next iteration, and BullMQ's
+      // PostgreSQL backend fails the one that loses ("job ID already exists"): the schedule
+      // is there, made by the other. Anything else goes on.
+      if (!(await q.getJobScheduler(task.name).catch(() => undefined))) throw err;
+      opts.logger.info({ err, task: task.name }, 'another worker wrote this periodic schedule at the same moment');
+    }
   }
 }

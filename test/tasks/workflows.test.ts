@@ -55,6 +55,26 @@ describe(`workflows on ${broker()}`, () => {
     expect(runs.get(body)).toBe(1);
     const headerFinished = Math.max(...w.tasks.slice(0, 30).map((t) => t.finishedAt!.getTime()));
     expect(w.tasks.at(-1)!.startedAt!.getTime()).toBeGreaterThanOrEqual(headerFinished);
+    // The countdown's rows (one per header) went when the body was handed over.
+    const { rows } = await env.base.data.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM app.task_waits WHERE step = $1', [body]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('a waiting step has one dependency row per task it waits for; retention removes those of steps it trimmed', async () => {
+    const { add, sum } = env.tasks;
+    const pool = env.base.data.database.pool;
+    const header = [add.s({ n: 1, ms: 400 }), add.s({ n: 2, ms: 400 })];
+    const { id, tasks } = await env.client.workflow(chord(header, sum.s({})));
+    const body = tasks.at(-1)!;
+    const waits = async () => (await pool.query<{ upstream: string }>('SELECT upstream::text FROM app.task_waits WHERE step = $1 ORDER BY upstream', [body])).rows.map((r) => r.upstream);
+    expect(await waits()).toEqual([...tasks.slice(0, 2)].sort());
+    await settled(id);
+    expect(await waits()).toEqual([]);
+    // Rows of a step that retention has removed (a revoked step keeps its own until then).
+    await pool.query('INSERT INTO app.task_waits (upstream, step) VALUES (gen_random_uuid(), gen_random_uuid())');
+    const { trimWaits } = await import('../../src/tasks/records.ts');
+    expect(await trimWaits(pool)).toBeGreaterThanOrEqual(1);
+    expect((await pool.query('SELECT 1 FROM app.task_waits w WHERE NOT EXISTS (SELECT 1 FROM app.tasks t WHERE t.id = w.step)')).rowCount).toBe(0);
   });
 
   it('a group\'s result is its members\' in order; a chain after a group gets that array', async () => {
