@@ -55,6 +55,8 @@ export interface TaskWorkerOptions {
   readonly trimEveryMs?: number;
   /** How often running tasks are checked for revocation, in ms. Default 250. */
   readonly revokePollMs?: number;
+  /** A run is written STARTED once it has gone this long, in ms. Default STARTED_AFTER_MS (50). */
+  readonly startedAfterMs?: number;
   /**
    * Where handlers run: `inline` (this event loop), or sandboxed in worker `threads` or
    * child `process`es (CPU-bound tasks). Default `inline`.
@@ -339,7 +341,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
             (ok) => (recorded = ok),
             (err: unknown) => logger.warn({ err, task_id: taskId }, 'could not mark a running task STARTED'),
           );
-        }, STARTED_AFTER_MS);
+        }, opts.startedAfterMs ?? STARTED_AFTER_MS);
     const input: RunInput = {
       task,
       taskId,

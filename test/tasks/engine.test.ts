@@ -141,10 +141,12 @@ describe(`task engine on ${process.env.CONVEYOR_TEST_BROKER ?? 'embedded'}`, () 
       await expect.poll(() => of(echo.id).at(-1)?.state, { timeout: 10_000 }).toBe('SUCCESS');
       await expect.poll(() => of(flaky.id).at(-1)?.state, { timeout: 10_000 }).toBe('SUCCESS');
       await expect.poll(() => of(slow.id).at(-1)?.state, { timeout: 10_000 }).toBe('REVOKED');
-      // Runs shorter than STARTED_AFTER_MS are written once, at their end: no STARTED between.
-      expect(of(echo.id).map((e) => e.state).filter((s) => s !== 'PENDING')).toEqual(['SUCCESS']);
+      // A run shorter than STARTED_AFTER_MS has no STARTED (records.test.ts checks that); a slow
+      // machine may still show one, so only the order of the rest is checked here.
+      const settledStates = (id: string) => of(id).map((e) => e.state).filter((s) => s !== 'PENDING' && s !== 'STARTED');
+      expect(settledStates(echo.id)).toEqual(['SUCCESS']);
       expect(of(echo.id).at(-1)).toMatchObject({ name: 't_echo', retries: 0 });
-      expect(of(flaky.id).map((e) => e.state).filter((s) => s !== 'PENDING')).toEqual(['RETRY', 'SUCCESS']);
+      expect(settledStates(flaky.id)).toEqual(['RETRY', 'SUCCESS']);
       expect(of(flaky.id).at(-1)).toMatchObject({ name: 't_flaky', retries: 1 });
       // The result is in the record, not the event.
       expect((await env.client.getTask(flaky.id))?.result).toEqual({ attempt: 2 });

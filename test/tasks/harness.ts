@@ -36,7 +36,7 @@ export interface TaskEnv {
   readonly client: TaskClient;
   /** Env for child processes (worker CLI) reaching the same database and broker. */
   readonly childEnv: Record<string, string>;
-  startWorker(opts?: { concurrency?: number; registry?: TaskRegistry; pool?: 'inline' | 'threads' | 'process'; maxTasksPerChild?: number; trimEveryMs?: number }): Promise<RunningWorker>;
+  startWorker(opts?: { concurrency?: number; registry?: TaskRegistry; pool?: 'inline' | 'threads' | 'process'; maxTasksPerChild?: number; trimEveryMs?: number; startedAfterMs?: number }): Promise<RunningWorker>;
   app(): Promise<App>;
   authHeaders(opts?: { staff?: boolean }): Promise<{ headers: Record<string, string>; userId: number }>;
   waitFor(id: string, states: readonly TaskState[], timeoutMs?: number): Promise<TaskRecord>;
@@ -104,6 +104,7 @@ export async function createTaskEnv(opts: { env?: Partial<Record<keyof Env, stri
         pool: o.pool ?? 'inline',
         ...(o.maxTasksPerChild !== undefined ? { maxTasksPerChild: o.maxTasksPerChild } : {}),
         ...(o.trimEveryMs !== undefined ? { trimEveryMs: o.trimEveryMs } : {}),
+        ...(o.startedAfterMs !== undefined ? { startedAfterMs: o.startedAfterMs } : {}),
         sandboxProcessor: fileURLToPath(new URL('../../src/server/sandbox-child.ts', import.meta.url)),
         sandboxModules: ['./test/tasks/fixtures/child-tasks.ts'],
       });
