@@ -19,7 +19,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CeleryConfig } from '../../config/index.ts';
 import { batched } from '../../lib/batch.ts';
-import { TaskRevokedError, type AnyTask } from '../define.ts';
+import type { AnyTask } from '../define.ts';
 import { InvalidArgsError, TaskFinishedError, UnknownTaskError } from '../errors.ts';
 import { insertTasks, isTaskId, recordOutcomes, revokeTask, taskIdOfJob } from '../records.ts';
 import type { TaskRegistry } from '../registry.ts';
@@ -43,7 +43,7 @@ import {
   type CeleryEnvelope,
   type CeleryMessage,
 } from './protocol.ts';
-import { toCeleryException, type CeleryOrigin, type CeleryResults } from './results.ts';
+import { revokedException, type CeleryOrigin, type CeleryResults } from './results.ts';
 
 export interface CeleryConsumerOptions {
   readonly celery: CeleryConfig;
@@ -121,6 +121,7 @@ export function enqueueOptionsOf(m: CeleryMessage): EnqueueOptions {
 
 export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<CeleryConsumer> {
   const { celery, registry, client, results, logger } = opts;
+  const failureTtl = opts.failureTtlSeconds ?? 7 * 24 * 3600;
   const byCeleryName = new Map<string, AnyTask>();
   for (const t of registry.all()) {
     if (!t.celery) continue;
@@ -158,7 +159,7 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
   const failureRow = async (celeryId: string, name: string, queue: string, args: unknown, error: string) => {
     const id = conveyorIdOf(celeryId);
     await insertTasks(opts.pool, [{ id, name, queue, args, createdBy: null, requestId: null, traceId: null, runAt: null, options: { origin: { kind: 'celery', id: celeryId, task: name } }, dispatched: true }]);
-    await recordOutcomes(opts.pool, [{ id, state: 'FAILURE', error, ttlSeconds: opts.failureTtlSeconds ?? 7 * 24 * 3600 }]);
+    await recordOutcomes(opts.pool, [{ id, state: 'FAILURE', error, ttlSeconds: failureTtl }]);
   };
 
   // Celery's revoke (celery/control.ts): the ids are remembered, so a message of one that
@@ -177,7 +178,8 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
       if (err instanceof TaskFinishedError) return;
       throw err;
     }
-    await results.store(celeryId, 'REVOKED', toCeleryException(new TaskRevokedError()), null);
+    // client.revoke wrote it already where the process sends to Celery too; a second write of REVOKED changes nothing.
+    await results.store(celeryId, 'REVOKED', revokedException());
     logger.info({ task_id: id, terminate }, 'revoked a task from Celery\'s remote control');
   };
   const control = await listenForRevokes(celery.brokerUrl, logger, ({ ids, terminate }) => {
@@ -190,9 +192,9 @@ export async function startCeleryConsumer(opts: CeleryConsumerOptions): Promise<
   /** A message of a revoked id: REVOKED where Python reads it and in the task table, never run. */
   const discardRevoked = async (m: CeleryMessage, task: AnyTask, queue: string) => {
     const id = conveyorIdOf(m.id);
-    await results.store(m.id, 'REVOKED', toCeleryException(new TaskRevokedError()), null);
+    await results.store(m.id, 'REVOKED', revokedException());
     await insertTasks(opts.pool, [{ id, name: task.name, queue, args: {}, createdBy: null, requestId: null, traceId: null, runAt: null, options: { origin: enqueueOptionsOf(m).origin! }, dispatched: true }]);
-    await revokeTask(opts.pool, id, opts.failureTtlSeconds ?? 7 * 24 * 3600, 'revoked');
+    await revokeTask(opts.pool, id, failureTtl, 'revoked');
     logger.info({ queue, celery_task: m.task, task_id: m.id }, 'discarded a Celery message of a revoked task');
   };
 

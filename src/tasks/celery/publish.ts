@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import type { CeleryTarget } from './define.ts';
 import { bindingKey, PRIORITY_SEP as SEP, PRIORITY_STEPS as STEPS, queueKey, resultKey } from './protocol.ts';
+import { revokedException, storeCeleryState } from './results.ts';
 
 /**
  * The envelope Conveyor writes, for a task message and a pidbox broadcast alike: every field
@@ -127,18 +128,6 @@ export function redisDb(url: string): number {
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
-/** The value Celery's result backend keeps for a task revoked before it ran. */
-function revokedMeta(id: string) {
-  return {
-    status: 'REVOKED',
-    result: { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' },
-    traceback: null,
-    children: [],
-    date_done: new Date().toISOString().replace(/Z$/, '000'),
-    task_id: id,
-  };
-}
-
 export interface CeleryPublisher {
   /** Send tasks (each its own message, in order); resolves once Redis has them all. */
   send(tasks: readonly OutboundCeleryTask[]): Promise<void>;
@@ -160,8 +149,6 @@ export interface CeleryPublisher {
   close(): Promise<void>;
 }
 
-const RESULT_TTL_S = 86_400;
-
 export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }): CeleryPublisher {
   const connect = (url: string) => {
     const r = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false, connectionName: 'conveyor-celery' });
@@ -176,14 +163,7 @@ export function celeryPublisher(opts: { brokerUrl: string; resultUrl: string }):
   let clock = 0;
   const bound = new Set<string>();
 
-  const markRevoked = async (id: string) => {
-    // Like Celery's own writes, a finished outcome is not overwritten (a revoke racing the end).
-    const key = resultKey(id);
-    const stored = await results.get(key);
-    if (stored && /"status":\s*"(SUCCESS|FAILURE|REVOKED)"/.test(stored)) return;
-    const meta = JSON.stringify(revokedMeta(id));
-    await results.multi().setex(key, RESULT_TTL_S, meta).publish(key, meta).exec();
-  };
+  const markRevoked = (id: string) => storeCeleryState(results, id, 'REVOKED', revokedException());
 
   return {
     async send(tasks) {

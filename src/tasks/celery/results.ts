@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
+import { TaskRevokedError } from '../define.ts';
 import type { TaskObserver, TaskTransition } from '../observer.ts';
 import type { TaskOrigin } from '../types.ts';
 import { resultKey } from './protocol.ts';
@@ -62,19 +63,47 @@ export function toCeleryException(err: Error): CeleryException {
   }
 }
 
-/** SETEX + PUBLISH of ARGV[2] under KEYS[1] for ARGV[1] s, unless the stored state is SUCCESS. */
-const STORE_UNLESS_SUCCESS = `
+/** Finished states: a revocation never overwrites one (a revoke racing the end, or a second revoke). */
+const FINAL: readonly CeleryState[] = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+/** SETEX + PUBLISH of ARGV[2] under KEYS[1] for ARGV[1] s, unless the stored status is one of ARGV[3..]. */
+const STORE_UNLESS = `
 local stored = redis.call('get', KEYS[1])
 if stored then
   local ok, meta = pcall(cjson.decode, stored)
-  if ok and type(meta) == 'table' and meta.status == 'SUCCESS' then return 0 end
+  if ok and type(meta) == 'table' then
+    for i = 3, #ARGV do
+      if meta.status == ARGV[i] then return 0 end
+    end
+  end
 end
 redis.call('setex', KEYS[1], ARGV[1], ARGV[2])
 redis.call('publish', KEYS[1], ARGV[2])
 return 1`;
 
+/**
+ * Write one state of a Celery task where Python's `AsyncResult` reads it, as a Celery worker
+ * would, checked and written in one atomic step: Celery's own rule, a stored SUCCESS stays (a
+ * late STARTED or a redelivery cannot undo it); a REVOKED leaves every finished state alone.
+ * The one writer of Celery's result meta, for the worker's observer and for revocations alike.
+ */
+export async function storeCeleryState(redis: Redis, celeryId: string, state: CeleryState, result: unknown, traceback: string | null = null): Promise<void> {
+  const value = JSON.stringify({
+    status: state,
+    result,
+    traceback,
+    children: [],
+    date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? celeryNow() : null,
+    task_id: celeryId,
+  });
+  await redis.eval(STORE_UNLESS, 1, resultKey(celeryId), RESULT_TTL_S, value, ...(state === 'REVOKED' ? FINAL : ['SUCCESS']));
+}
+
+/** What Python raises from a task revoked before it ran. */
+export const revokedException = (): CeleryException => toCeleryException(new TaskRevokedError());
+
 export interface CeleryResults extends TaskObserver {
-  /** Store one state of a Celery task (skipped when SUCCESS is stored already). */
+  /** Store one state of a Celery task (storeCeleryState). */
   store(celeryId: string, state: CeleryState, result: unknown, traceback?: string | null): Promise<void>;
   /** A FAILURE of a message that never became a Conveyor run (refused, not registered, bad arguments). */
   fail(celeryId: string, err: Error): Promise<void>;
@@ -85,20 +114,7 @@ export interface CeleryResults extends TaskObserver {
 export function celeryResults(url: string): CeleryResults {
   const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false, connectionName: 'conveyor-celery-results' });
   redis.on('error', () => undefined); // each call reports its own failure
-  const store: CeleryResults['store'] = async (celeryId, state, result, traceback = null) => {
-    const key = resultKey(celeryId);
-    const value = JSON.stringify({
-      status: state,
-      result,
-      traceback,
-      children: [],
-      date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? celeryNow() : null,
-      task_id: celeryId,
-    });
-    // Celery's own rule: a result once SUCCESS stays (a late STARTED or a redelivery cannot
-    // undo it); checked and written in one atomic step. The value is passed through as it is.
-    await redis.eval(STORE_UNLESS_SUCCESS, 1, key, RESULT_TTL_S, value);
-  };
+  const store: CeleryResults['store'] = (celeryId, state, result, traceback = null) => storeCeleryState(redis, celeryId, state, result, traceback);
   const fail: CeleryResults['fail'] = (celeryId, err) => store(celeryId, 'FAILURE', toCeleryException(err), err.stack ?? null);
   return {
     store,
