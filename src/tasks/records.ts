@@ -210,6 +210,11 @@ export interface Outcome {
   readonly run?: RunFacts;
   /** Part of a workflow (the job says so): its outcome has consequences for other steps. */
   readonly workflow?: boolean;
+  /**
+   * A run whose gate found no row (its enqueue's insert not committed yet, a periodic task):
+   * what the row is made of if it is still missing when the outcome is written.
+   */
+  readonly row?: Claim;
 }
 
 export interface RunFacts {
@@ -297,9 +302,26 @@ export interface Cancelled {
   readonly queue: string;
 }
 
-/** Record how runs ended. A task revoked while it ran stays REVOKED. Answers the workflow steps this revoked. */
+/**
+ * Record how runs ended. A task revoked while it ran stays REVOKED. A run that began before its
+ * row existed gets the row first (STARTED, with the run's start), then its outcome; one whose
+ * row is there by now, as it nearly always is, costs nothing more. Answers the workflow steps
+ * this revoked.
+ */
 export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<Cancelled[]> {
-  if (outcomes.length === 0) return [];
+  const { changed, cancelled } = await applyOutcomes(pool, outcomes);
+  const unmade = outcomes.filter((o) => o.row && !changed.has(o.id));
+  if (unmade.length === 0) return cancelled;
+  // Not changed: finished meanwhile (revoked, say), or no row at all. The claim makes the
+  // missing ones and leaves finished ones alone; those it made take their outcome now.
+  const made = await claimTasks(pool, unmade.map((o) => o.row!));
+  const now = unmade.filter((_, i) => made[i]).map((o) => ({ ...o, run: o.run && { ...o.run, recorded: true } }));
+  return [...cancelled, ...(await applyOutcomes(pool, now)).cancelled];
+}
+
+async function applyOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]): Promise<{ changed: Set<string>; cancelled: Cancelled[] }> {
+  const changed = new Set<string>();
+  if (outcomes.length === 0) return { changed, cancelled: [] };
   const values = (list: readonly Outcome[]) => [
     list.map((o) => o.id),
     list.map((o) => o.state),
@@ -317,14 +339,19 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: readonly Outcome[]
   let rest = outcomes;
   if (!outcomes.some((o) => o.workflow)) {
     // Most batches hold no workflow step. One whose row says otherwise after all (or that is
-    // finished already) is left by this statement and goes through the full one below.
+    // finished already, or missing) is left by this statement and goes through the full one below.
     const { rows } = await pool.query<{ id: string }>({ name: 'conveyor_task_outcome_alone', text: OUTCOME_ALONE, values: values(outcomes) });
-    const done = new Set(rows.map((r) => r.id));
-    rest = outcomes.filter((o) => !done.has(o.id));
-    if (rest.length === 0) return [];
+    for (const r of rows) changed.add(r.id);
+    rest = outcomes.filter((o) => !changed.has(o.id));
+    if (rest.length === 0) return { changed, cancelled: [] };
   }
   const { rows } = await pool.query<{ id: string; cancelled_queue: string | null }>({ name: 'conveyor_task_outcome', text: OUTCOME, values: values(rest) });
-  return rows.filter((r) => r.cancelled_queue !== null).map((r) => ({ id: r.id, queue: r.cancelled_queue! }));
+  const cancelled: Cancelled[] = [];
+  for (const r of rows) {
+    if (r.cancelled_queue === null) changed.add(r.id);
+    else cancelled.push({ id: r.id, queue: r.cancelled_queue });
+  }
+  return { changed, cancelled };
 }
 
 const REQUEUE = announcing(`UPDATE app.tasks AS t SET state = 'PENDING', started_at = NULL, worker_id = NULL

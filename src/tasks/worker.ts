@@ -26,7 +26,7 @@ import { raceAbort, runHandler, type Executor, type RunInput } from './execute.t
 import { BACKOFF_TYPE, backoffDelay, jobOptions } from './job-options.ts';
 import { createSandboxPool } from './pool.ts';
 import type { TaskObserver, TaskTransition } from './observer.ts';
-import { requeueTask, revokeTask, taskIdOfJob, type RunFacts } from './records.ts';
+import { requeueTask, revokeTask, taskIdOfJob, type Claim, type RunFacts } from './records.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONCURRENCY_RETRY_MS, createLimiter, startTolerance, waitingForConcurrency, waitingForRate } from './limits.ts';
 import type { TaskRegistry } from './registry.ts';
@@ -183,9 +183,9 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     }
   };
 
-  async function settle(task: AnyTask, job: TaskJob, taskId: string, attempt: number, run: RunFacts, result: { ok: true; value: unknown } | { ok: false; err: unknown }): Promise<unknown> {
+  async function settle(task: AnyTask, job: TaskJob, taskId: string, attempt: number, run: RunFacts, result: { ok: true; value: unknown } | { ok: false; err: unknown }, row?: Claim): Promise<unknown> {
     const runtimeMs = run.ranMs;
-    const ran = { run, workflow: Boolean(job.data.wf) };
+    const ran = { run, workflow: Boolean(job.data.wf), ...(row ? { row } : {}) };
     const ttlSeconds = task.options.resultTtl ?? config.TASK_RESULT_TTL;
     if (result.ok) {
       await notify(job, taskId, attempt, { state: 'SUCCESS', result: result.value ?? null });
@@ -308,14 +308,17 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
   };
 
   const processAdmitted = async (job: TaskJob, token: string | undefined, taskId: string, task: AnyTask | undefined, attempt: number, admittedAt?: Date): Promise<unknown> => {
-    const claim = (ranMs?: number) => writer.claim({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}), ...(ranMs !== undefined ? { ranMs } : {}) });
+    const facts = (ranMs?: number): Claim => ({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}), ...(ranMs !== undefined ? { ranMs } : {}) });
+    const claim = (ranMs?: number) => writer.claim(facts(ranMs));
     let recorded = false;
+    let missing = false;
     try {
-      // The row is the gate; a job whose row is missing (a periodic task, an insert not
-      // committed yet) gets one here, STARTED.
+      // The row is the gate. A job whose row is missing (its enqueue's insert not committed
+      // yet, a periodic task) was never revoked (a revocation needs the row) and runs at once;
+      // its outcome makes the row if it is still missing then (records.recordOutcomes).
       const verdict = await writer.gate(taskId);
-      if (verdict === 'missing') recorded = await claim();
-      if (verdict === 'gone' || (verdict === 'missing' && !recorded)) return null; // revoked or finished before this delivery: nothing to run
+      if (verdict === 'gone') return null; // revoked or finished before this delivery: nothing to run
+      missing = verdict === 'missing';
     } catch (err) {
       logger.warn({ err, task_id: taskId }, 'could not claim a task (is the database reachable?); it will be tried again');
       await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
@@ -325,7 +328,7 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       // Celery's answer to a name this worker does not know.
       const message = `NotRegistered: task ${JSON.stringify(job.name)} is not registered in this worker`;
       await notify(job, taskId, attempt, { state: 'FAILURE', error: Object.assign(new Error(JSON.stringify(job.name)), { name: 'NotRegistered' }) });
-      await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL, run: { attempt, workerId: id, recorded, ranMs: 0 } });
+      await writer.outcome({ id: taskId, state: 'FAILURE', error: message, ttlSeconds: config.TASK_RESULT_TTL, run: { attempt, workerId: id, recorded, ranMs: 0 }, ...(missing ? { row: facts(0) } : {}) });
       throw new UnrecoverableError(message);
     }
     void notify(job, taskId, attempt, { state: 'STARTED' }); // the run does not wait for it (observer.ts)
@@ -370,9 +373,10 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
       clearTimeout(startTimer);
       await started; // the outcome is written after STARTED, never before it
     }
-    const run: RunFacts = { attempt, workerId: id, recorded, ranMs: performance.now() - began, ...(admittedAt ? { admittedAt } : {}) };
+    const ranMs = performance.now() - began;
+    const run: RunFacts = { attempt, workerId: id, recorded, ranMs, ...(admittedAt ? { admittedAt } : {}) };
     try {
-      return await settle(task, job, taskId, attempt, run, ended);
+      return await settle(task, job, taskId, attempt, run, ended, missing && !recorded ? facts(ranMs) : undefined);
     } catch (err) {
       if (!(err instanceof RecordingError)) throw err;
       // The table did not take the outcome (the database is unreachable): keep the job and

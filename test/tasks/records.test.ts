@@ -4,6 +4,7 @@
  * runs; BullMQ keeps no job once it has run. On every backend.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runs } from './fixtures/tasks.ts';
 import { broker, createTaskEnv, type TaskEnv } from './harness.ts';
@@ -55,11 +56,33 @@ describe(`the task table on ${broker()}`, () => {
     expect(await env.client.getTask(id)).toEqual(done);
   });
 
-  it('a job whose row was never written (a crash between the broker and the table) gets one at its claim and runs', async () => {
+  it('a job whose row was never written (a crash between the broker and the table) runs, and its outcome makes the row', async () => {
     const id = crypto.randomUUID();
     await env.backend.queue(env.queue).addBulk([{ name: 't_echo', data: { args: { value: 7 }, req: 'req-lost' }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } }]);
     const t = await env.waitFor(id, ['SUCCESS']);
     expect(t).toMatchObject({ name: 't_echo', args: { value: 7 }, result: { value: 7 }, requestId: 'req-lost' });
+  });
+
+  it('a job delivered while its row is still being inserted runs at once; its outcome waits for the insert and keeps what the enqueue wrote', async () => {
+    const id = crypto.randomUUID();
+    const writer = new pg.Client({ connectionString: env.base.url });
+    await writer.connect();
+    try {
+      // The enqueue's insert, not committed yet; the job already in the broker.
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO app.tasks (id, name, queue, state, args, request_id, dispatched) VALUES ($1, 't_echo', $2, 'PENDING', '{"value": 9}', 'req-enqueue', true)`, [id, env.queue]);
+      await env.backend.queue(env.queue).addBulk([{ name: 't_echo', data: { args: { value: 9 }, req: 'req-job' }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } }]);
+      await expect.poll(() => runs.get(id), { timeout: 10_000 }).toBe(1);
+      await sleep(300);
+      expect(await env.client.getTask(id)).toBeUndefined(); // the outcome waits on the insert
+      await writer.query('COMMIT');
+    } finally {
+      await writer.end();
+    }
+    const t = await env.waitFor(id, ['SUCCESS']);
+    expect(t).toMatchObject({ name: 't_echo', result: { value: 9 }, requestId: 'req-enqueue', retries: 0 });
+    expect(t.startedAt!.getTime()).toBeLessThanOrEqual(t.finishedAt!.getTime());
+    expect(runs.get(id)).toBe(1);
   });
 
   it('BullMQ keeps no job once it has run; the table keeps the record', async () => {
