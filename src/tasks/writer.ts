@@ -21,7 +21,13 @@ export interface TaskWriter {
   drain(): Promise<void>;
 }
 
-/** Rows per statement: large enough to carry a burst, small enough to keep each one quick. */
+/**
+ * Rows per statement: large enough to carry a burst, small enough to keep each one quick. One
+ * statement of each kind is in flight at a time, and the calls made meanwhile go in the next:
+ * with two in flight the statements carried fewer rows (end to end on Redis: inserts 14
+ * against 24, gates 7 against 10, outcomes 9 against 16) and PostgreSQL spent 33-54 µs more
+ * per task (bench `tasks`).
+ */
 const MAX_ROWS = 200;
 
 /**
@@ -34,14 +40,14 @@ export function taskWriter(pool: pg.Pool, claimPool: pg.Pool = pool, onCancelled
   const insert = batched<NewTask, void>(async (rows) => {
     await insertTasks(pool, rows);
     return rows.map(() => undefined);
-  }, { maxItems: MAX_ROWS, concurrency: 2 });
-  const gate = batched<string, GateVerdict>((ids) => gateTasks(claimPool, ids), { maxItems: MAX_ROWS, concurrency: 2 });
-  const claim = batched<Claim, boolean>((claims) => claimTasks(claimPool, claims), { maxItems: MAX_ROWS, concurrency: 2 });
+  }, { maxItems: MAX_ROWS });
+  const gate = batched<string, GateVerdict>((ids) => gateTasks(claimPool, ids), { maxItems: MAX_ROWS });
+  const claim = batched<Claim, boolean>((claims) => claimTasks(claimPool, claims), { maxItems: MAX_ROWS });
   const outcome = batched<Outcome, void>(async (outcomes) => {
     const cancelled = await recordOutcomes(pool, outcomes);
     if (cancelled.length) onCancelled(cancelled);
     return outcomes.map(() => undefined);
-  }, { maxItems: MAX_ROWS, concurrency: 2 });
+  }, { maxItems: MAX_ROWS });
   const waiting = batched<Waiting, void>(async (items) => {
     await markWaiting(claimPool, items);
     return items.map(() => undefined);
