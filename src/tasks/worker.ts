@@ -311,19 +311,16 @@ export async function startTaskWorker(opts: TaskWorkerOptions): Promise<RunningW
     const facts = (ranMs?: number): Claim => ({ ...jobTask(job, taskId), attempt, workerId: id, ...(admittedAt ? { admittedAt } : {}), ...(ranMs !== undefined ? { ranMs } : {}) });
     const claim = (ranMs?: number) => writer.claim(facts(ranMs));
     let recorded = false;
-    let missing = false;
-    try {
-      // The row is the gate. A job whose row is missing (its enqueue's insert not committed
-      // yet, a periodic task) was never revoked (a revocation needs the row) and runs at once;
-      // its outcome makes the row if it is still missing then (records.recordOutcomes).
-      const verdict = await writer.gate(taskId);
-      if (verdict === 'gone') return null; // revoked or finished before this delivery: nothing to run
-      missing = verdict === 'missing';
-    } catch (err) {
-      logger.warn({ err, task_id: taskId }, 'could not claim a task (is the database reachable?); it will be tried again');
+    // The row is the gate. A job whose row is missing (its enqueue's insert not committed
+    // yet, a periodic task) was never revoked (a revocation needs the row) and runs at once;
+    // its outcome makes the row if it is still missing then (records.recordOutcomes).
+    const verdict = await writer.gate(taskId).catch(async (err: unknown) => {
+      logger.warn({ err, task_id: taskId }, 'could not read a task before its run (is the database reachable?); it will be tried again');
       await job.moveToDelayed(Date.now() + RECORD_RETRY_MS, token);
       throw new DelayedError();
-    }
+    });
+    if (verdict === 'gone') return null; // revoked or finished before this delivery: nothing to run
+    const missing = verdict === 'missing';
     if (!task) {
       // Celery's answer to a name this worker does not know.
       const message = `NotRegistered: task ${JSON.stringify(job.name)} is not registered in this worker`;
